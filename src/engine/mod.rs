@@ -1,0 +1,108 @@
+//! berth's in-process, Docker-compatible engine. Nothing here knows about the
+//! terminal UI: the CLI, the console (through the client layer) and the API server
+//! all drive the same `Engine`.
+
+pub mod error;
+pub mod image;
+pub mod store;
+pub mod system;
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+pub use error::{Error, Result};
+use image::archive::load::LoadReport;
+use image::import::ImportOptions;
+use image::inspect::{HistoryRow, ImageInspect};
+use image::records::{DeleteRecord, ImageRecord, Images};
+use image::reference::Reference;
+use store::Store;
+
+#[derive(Debug)]
+pub struct Engine {
+    store: Store,
+}
+
+impl Engine {
+    /// Opens the engine's state under `root` (None: /var/lib/berth and /run/berth).
+    pub fn open(root: Option<&Path>) -> Result<Engine> {
+        Ok(Engine {
+            store: Store::open(root)?,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn images(&self) -> Images<'_> {
+        Images::new(&self.store)
+    }
+
+    pub fn image_list(&self) -> Result<Vec<ImageRecord>> {
+        self.images().list()
+    }
+
+    pub fn image_get(&self, name_or_id: &str) -> Result<ImageRecord> {
+        let id = self.images().resolve(name_or_id)?;
+        self.images().get(&id)
+    }
+
+    pub fn image_inspect(&self, name_or_id: &str) -> Result<ImageInspect> {
+        let img = self.image_get(name_or_id)?;
+        image::inspect::inspect(&self.store, &img)
+    }
+
+    pub fn image_history(&self, name_or_id: &str) -> Result<Vec<HistoryRow>> {
+        let img = self.image_get(name_or_id)?;
+        image::inspect::history(&self.store, &img)
+    }
+
+    pub fn image_load<R: Read>(&self, r: R) -> Result<LoadReport> {
+        let report = image::archive::load::load_stream(&self.store, r);
+        self.after_write();
+        report
+    }
+
+    pub fn image_load_dir(&self, dir: &Path) -> Result<LoadReport> {
+        let report = image::archive::load::load_dir(&self.store, dir);
+        self.after_write();
+        report
+    }
+
+    pub fn image_save<W: Write>(&self, names: &[String], out: W) -> Result<()> {
+        image::archive::save::save(&self.store, names, out)
+    }
+
+    pub fn image_import<R: Read>(&self, r: R, opts: &ImportOptions) -> Result<String> {
+        let id = image::import::import(&self.store, r, opts);
+        self.after_write();
+        id
+    }
+
+    /// `tag SOURCE TARGET`
+    pub fn image_tag(&self, source: &str, target: &str) -> Result<()> {
+        let id = self.images().resolve(source)?;
+        let target = Reference::parse(target).map_err(|e| Error::invalid(e.to_string()))?;
+        self.images().tag(&id, &target)?;
+        Ok(())
+    }
+
+    pub fn image_remove(&self, name_or_id: &str, force: bool) -> Result<Vec<DeleteRecord>> {
+        self.images().remove(name_or_id, force)
+    }
+
+    pub fn image_prune(&self, all: bool) -> Result<(Vec<DeleteRecord>, u64)> {
+        self.images().prune(all)
+    }
+
+    pub fn system_df(&self) -> Result<system::DiskUsage> {
+        system::disk_usage(&self.store)
+    }
+
+    /// Writers leave nothing behind on failure, but a killed one may have: collect it
+    /// (a no-op while another writer is active).
+    fn after_write(&self) {
+        let _ = self.images().gc();
+    }
+}

@@ -1,0 +1,59 @@
+//! Where berth keeps its state. Everything hangs off two roots so that `--root` can move
+//! all of it (tests and parallel instances never collide).
+
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DATA_ROOT: &str = "/var/lib/berth";
+pub const DEFAULT_RUN_ROOT: &str = "/run/berth";
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// Persistent state: metadata db, blobs, layers, containers, volumes.
+    pub data: PathBuf,
+    /// Runtime state that a reboot may wipe: sockets, pid files, mounts.
+    pub run: PathBuf,
+}
+
+impl Paths {
+    /// `root = None` uses the system defaults; `Some(r)` keeps everything under `r`,
+    /// runtime files included (`r/run`).
+    pub fn new(root: Option<&Path>) -> Self {
+        match root {
+            Some(r) => Paths {
+                data: r.to_path_buf(),
+                run: r.join("run"),
+            },
+            None => Paths {
+                data: PathBuf::from(DEFAULT_DATA_ROOT),
+                run: PathBuf::from(DEFAULT_RUN_ROOT),
+            },
+        }
+    }
+    pub fn db(&self) -> PathBuf {
+        self.data.join("berth.db")
+    }
+    pub fn blobs(&self) -> PathBuf {
+        self.data.join("blobs").join("sha256")
+    }
+    pub fn blob(&self, hex: &str) -> PathBuf {
+        self.blobs().join(hex)
+    }
+    pub fn layers(&self) -> PathBuf {
+        self.data.join("layers")
+    }
+    /// Unpacked content of one layer, keyed by chain id hex.
+    pub fn layer_diff(&self, chain_hex: &str) -> PathBuf {
+        self.layers().join(chain_hex).join("diff")
+    }
+    pub fn containers(&self) -> PathBuf {
+        self.data.join("containers")
+    }
+    pub fn volumes(&self) -> PathBuf {
+        self.data.join("volumes")
+    }
+    /// Scratch space on the same filesystem as blobs and layers, so finished work is
+    /// moved into place with a rename.
+    pub fn tmp(&self) -> PathBuf {
+        self.data.join("tmp")
+    }
+}

@@ -1,0 +1,6 @@
+//! berth: a keyboard-driven terminal console for containers, with its own in-process,
+//! Docker-compatible engine. See README.md for the architecture.
+
+pub mod cli;
+pub mod demo;
+pub mod engine;
