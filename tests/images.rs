@@ -26,40 +26,34 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn loads_every_format_with_stable_ids() {
-    let cases: Vec<(&str, Vec<String>, &str, &str)> = vec![
+    let cases = [
         (
-            "docker-archive",
-            vec!["load", "-i", "busybox-docker-archive.tar"],
+            "busybox-docker-archive.tar",
             DOCKER_ID,
             "Loaded image: busybox:latest",
+            "busybox",
         ),
         (
-            "oci-archive",
-            vec!["load", "-i", "busybox-oci-archive.tar"],
+            "busybox-oci-archive.tar",
             OCI_ID,
             "Loaded image: busybox:latest",
+            "busybox",
         ),
+        // skopeo's layout names the image only "latest": no repository, so untagged.
         (
-            "oci-layout-dir",
-            vec!["load", "-i", "busybox-oci"],
+            "busybox-oci",
             OCI_ID,
             "Loaded image ID: sha256:9e8f",
+            OCI_ID,
         ),
     ];
-    for (what, args, id, says) in cases {
+    for (file, id, says, name) in cases {
         let b = Berth::new();
-        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        args[2] = fixture(&args[2]).display().to_string();
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = b.run(&argv).ok();
-        assert!(out.stdout.contains(says), "{what}: {}", out.stdout);
-        let name = if what == "oci-layout-dir" {
-            id
-        } else {
-            "busybox"
-        };
-        assert_eq!(b.image_id(name), id, "{what}");
-        assert_eq!(layers_of(&b, name), format!("[\"{DIFF_ID}\"]"), "{what}");
+        let out = b.load(file);
+        assert!(out.stdout.contains(says), "{file}: {}", out.stdout);
+        assert_eq!(b.image_id(name), id, "{file}");
+        // The same content gives the same layer, whichever format carried it.
+        assert_eq!(layers_of(&b, name), format!("[\"{DIFF_ID}\"]"), "{file}");
     }
 }
 
@@ -630,22 +624,22 @@ fn assert_nothing_left(b: &Berth) {
 fn malicious_layers_are_rejected_and_nothing_escapes() {
     let outside = tempfile::tempdir().expect("outside dir");
     let target = outside.path().display().to_string();
-    let cases: Vec<(&str, Vec<u8>)> = {
+    let cases: Vec<(&str, Vec<u8>, &str)> = {
         let mut v = Vec::new();
         let mut t = RawTar::new();
         t.file("../escape", b"x");
-        v.push(("dot-dot", t.finish()));
+        v.push(("dot-dot", t.finish(), ".."));
         let mut t = RawTar::new();
         t.file(&format!("{target}/abs"), b"x");
-        v.push(("absolute", t.finish()));
+        v.push(("absolute", t.finish(), "absolute"));
         let mut t = RawTar::new();
         t.entry("evil", tar::EntryType::Symlink, &[], Some(&target), 0o777);
         t.file("evil/pwned", b"x");
-        v.push(("through-symlink", t.finish()));
+        v.push(("through-symlink", t.finish(), "symlink"));
         let mut t = RawTar::new();
         t.entry("up", tar::EntryType::Symlink, &[], Some(".."), 0o777);
         t.file("up/pwned", b"x");
-        v.push(("through-relative-symlink", t.finish()));
+        v.push(("through-relative-symlink", t.finish(), "symlink"));
         let mut t = RawTar::new();
         t.entry(
             "hl",
@@ -654,23 +648,28 @@ fn malicious_layers_are_rejected_and_nothing_escapes() {
             Some("../../../etc/passwd"),
             0o644,
         );
-        v.push(("hardlink-out", t.finish()));
+        v.push(("hardlink-out", t.finish(), ".."));
         let mut t = RawTar::new();
         t.entry("hl", tar::EntryType::Link, &[], Some("/etc/passwd"), 0o644);
-        v.push(("hardlink-absolute", t.finish()));
+        v.push(("hardlink-absolute", t.finish(), "absolute"));
         let mut t = RawTar::new();
-        t.entry("dev/sda", tar::EntryType::Block, &[], None, 0o600);
-        v.push(("block-device", t.finish()));
+        t.entry("usr/sda", tar::EntryType::Block, &[], None, 0o600);
+        v.push(("block-device", t.finish(), "device"));
         let mut t = RawTar::new();
-        t.entry("dev/mem", tar::EntryType::Char, &[], None, 0o600);
-        v.push(("char-device", t.finish()));
+        t.entry("mem", tar::EntryType::Char, &[], None, 0o600);
+        v.push(("char-device", t.finish(), "device"));
         v
     };
-    for (what, layer) in cases {
+    for (what, layer, reason) in cases {
         let b = Berth::new();
         let archive = docker_archive_with_layer(&layer, "evil:latest");
         let r = b.run_stdin(&["load"], &archive).fails();
         assert!(r.stderr.starts_with("Error: "), "{what}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("layer entry") && r.stderr.contains(reason),
+            "{what}: {}",
+            r.stderr
+        );
         assert!(!r.stderr.contains("panicked"), "{what}: {}", r.stderr);
         assert_nothing_left(&b);
         let leaked: Vec<_> = std::fs::read_dir(outside.path())
@@ -683,6 +682,24 @@ fn malicious_layers_are_rejected_and_nothing_escapes() {
         );
         assert!(!std::path::Path::new("/etc/passwd.pwned").exists());
     }
+}
+
+#[test]
+fn device_nodes_under_dev_are_dropped_not_created() {
+    // debootstrap trees carry /dev/null and friends; a container's /dev is a fresh tmpfs,
+    // so they are left out rather than refusing a common image.
+    let b = Berth::new();
+    let mut t = RawTar::new();
+    t.dir("dev/");
+    t.entry("dev/null", tar::EntryType::Char, &[], None, 0o666);
+    t.file("hello", b"hi");
+    b.run_stdin(&["load"], &docker_archive_with_layer(&t.finish(), "devs:1"))
+        .ok();
+    let engine = berth::engine::Engine::open(Some(b.path())).expect("engine");
+    let dirs = engine.image_layer_dirs("devs:1").expect("layers");
+    assert!(dirs[0].join("hello").is_file());
+    assert!(dirs[0].join("dev").is_dir());
+    assert!(!dirs[0].join("dev/null").exists());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::gotemplate::{strip_table_prefix, TabWriter, Template};
+use crate::cli::gotemplate::{docker_preformat, TabWriter, Template};
 use crate::cli::CliError;
 
 /// docker turns the two-character sequences `\t` and `\n` typed in a shell into real
@@ -14,12 +14,11 @@ fn unescape(f: &str) -> String {
 }
 
 fn parse(src: &str) -> Result<Template, CliError> {
-    Template::parse(src).map_err(|e| CliError::usage(format!("template parsing error: {e}")))
+    Template::parse(src).map_err(|e| CliError::usage(e.to_string()))
 }
 
 fn exec(t: &Template, v: &Value) -> Result<String, CliError> {
-    t.execute(v)
-        .map_err(|e| CliError::usage(format!("template: {e}")))
+    t.execute(v).map_err(|e| CliError::failed(e.to_string()))
 }
 
 /// Renders rows. `format` is what the user passed (None = the command's default
@@ -31,8 +30,8 @@ pub fn render_rows(
     rows: &[Value],
 ) -> Result<String, CliError> {
     let format = match format.map(str::trim) {
-        None | Some("") | Some("table") => default_table.to_string(),
-        Some(f) => unescape(f),
+        None | Some("") | Some("table") => default_table,
+        Some(f) => f,
     };
     if format == "json" {
         let mut out = String::new();
@@ -42,10 +41,14 @@ pub fn render_rows(
         }
         return Ok(out);
     }
-    if let Some(body) = strip_table_prefix(&format) {
-        let t = parse(body)?;
+    let (table, body) = docker_preformat(format);
+    let t = parse(&body)?;
+    if table {
         let mut tw = TabWriter::new();
-        tw.write_line(&exec(&t, headers)?);
+        let header = t
+            .execute_header(headers)
+            .map_err(|e| CliError::failed(e.to_string()))?;
+        tw.write_line(&header);
         for r in rows {
             for line in exec(&t, r)?.split('\n') {
                 tw.write_line(line);
@@ -53,7 +56,6 @@ pub fn render_rows(
         }
         return Ok(tw.finish());
     }
-    let t = parse(&format)?;
     let mut out = String::new();
     for r in rows {
         out.push_str(&exec(&t, r)?);

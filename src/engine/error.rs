@@ -51,6 +51,15 @@ impl Error {
     }
 }
 
+/// Errors that come from the store's disk (full, quota, failing or read-only) rather than
+/// from the data being read: these must stay io errors, not "bad input".
+pub fn is_disk_error(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EIO) | Some(libc::EROFS)
+    )
+}
+
 /// Adds a context string to io errors: `fs::read(p).ctx(|| format!("reading {p:?}"))`.
 pub trait IoContext<T> {
     fn ctx<F: FnOnce() -> String>(self, f: F) -> Result<T>;

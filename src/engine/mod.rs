@@ -58,6 +58,17 @@ impl Engine {
         image::inspect::history(&self.store, &img)
     }
 
+    /// The unpacked layer dirs of an image, topmost first: the overlay lower dirs of a
+    /// container's root filesystem.
+    pub fn image_layer_dirs(&self, name_or_id: &str) -> Result<Vec<std::path::PathBuf>> {
+        let img = self.image_get(name_or_id)?;
+        img.layers
+            .iter()
+            .rev()
+            .map(|c| Ok(self.store.paths.layer_diff(image::digest::parse_digest(c)?)))
+            .collect()
+    }
+
     pub fn image_load<R: Read>(&self, r: R) -> Result<LoadReport> {
         let report = image::archive::load::load_stream(&self.store, r);
         self.after_write();
@@ -93,7 +104,10 @@ impl Engine {
     }
 
     pub fn image_prune(&self, all: bool) -> Result<(Vec<DeleteRecord>, u64)> {
-        self.images().prune(all)
+        let pruned = self.images().prune(all);
+        // Pruning is also when leftovers of killed writers go, even if no image does.
+        self.after_write();
+        pruned
     }
 
     pub fn system_df(&self) -> Result<system::DiskUsage> {

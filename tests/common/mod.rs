@@ -174,6 +174,8 @@ impl RawTar {
         h.set_entry_type(kind);
         h.set_size(data.len() as u64);
         h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
         h.set_mtime(1_700_000_000);
         h.set_cksum();
         self.buf.extend_from_slice(h.as_bytes());

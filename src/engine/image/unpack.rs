@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::engine::error::{Error, IoContext, Result};
+use crate::engine::error::{is_disk_error, Error, IoContext, Result};
 use crate::engine::image::blobs::Blobs;
 use crate::engine::image::compress::{decompress, Compression};
 use crate::engine::image::digest::{parse_digest, HashingReader};
@@ -52,12 +52,25 @@ pub fn ensure_layer(store: &Store, spec: &LayerSpec<'_>) -> Result<NewLayer> {
     let (kind, reader) =
         decompress(file).ctx(|| format!("reading layer blob {}", spec.blob_digest))?;
     let mut hashing = HashingReader::new(reader);
-    let stats = layer::unpack(&mut hashing, &diff_dir).map_err(|e| {
-        Error::invalid(format!(
-            "layer {} ({}): {e}",
+    let opts = layer::UnpackOptions {
+        devices: layer::DevicePolicy::SkipUnderDev,
+    };
+    let stats = layer::unpack_with(&mut hashing, &diff_dir, &opts).map_err(|e| {
+        let what = format!(
+            "layer {} ({})",
             crate::engine::store::ids::short_id(spec.diff_id),
             describe(kind)
-        ))
+        );
+        match e {
+            // The disk failing is not the layer's fault: keep the io error so the CLI can
+            // say the disk is full.
+            layer::LayerError::Entry { source, .. } | layer::LayerError::Fs { source, .. }
+                if is_disk_error(&source) =>
+            {
+                Error::io(what, source)
+            }
+            e => Error::invalid(format!("{what}: {e}")),
+        }
     })?;
     let (diff_id, tar_size) = hashing
         .finish()

@@ -7,7 +7,7 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use crate::engine::error::{Error, IoContext, Result};
+use crate::engine::error::{is_disk_error, Error, IoContext, Result};
 use crate::engine::image::blobs::Blobs;
 use crate::engine::image::digest::sha256_hex;
 
@@ -188,13 +188,6 @@ fn missing(path: &str) -> Error {
     Error::invalid(format!(
         "the archive has no file {path:?} (it is truncated or not an image archive)"
     ))
-}
-
-fn is_disk_error(e: &std::io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EIO) | Some(libc::EROFS)
-    )
 }
 
 fn bad_archive(e: std::io::Error) -> Error {

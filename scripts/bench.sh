@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Benchmarks berth next to Docker and Podman (when they are installed and running; see
+# ../shared/peers/setup.sh). Prints a table of medians in ms. Not a test: numbers go into
+# docs/PERFORMANCE.md by hand, with the machine they came from.
+#
+#   bash scripts/bench.sh            RUNS=15 bash scripts/bench.sh
+#   DEBIAN_ARCHIVE=path/to/debian-docker-archive.tar.gz bash scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-10}
+FIX=tests/fixtures
+DEBIAN_ARCHIVE=${DEBIAN_ARCHIVE:-../shared/fixtures/debian-docker-archive.tar.gz}
+cargo build --release --locked -q
+BERTH=$PWD/target/release/berth
+WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+B="$BERTH --root $WORK/root"
+
+have_docker=0; docker info >/dev/null 2>&1 && have_docker=1
+have_podman=0; command -v podman >/dev/null 2>&1 && podman info >/dev/null 2>&1 && have_podman=1
+
+now() { date +%s%N; }
+# median of N runs of a shell command, in ms (setup runs before each, untimed)
+median() { # SETUP CMD
+  local setup=$1 cmd=$2 i t0 samples=()
+  for ((i = 0; i < RUNS; i++)); do
+    eval "$setup" >/dev/null 2>&1 || true
+    t0=$(now); eval "$cmd" >/dev/null 2>&1; samples+=($(( ($(now) - t0) / 1000 )))
+  done
+  printf '%s\n' "${samples[@]}" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'
+}
+row() { printf '%-44s %10s %10s %10s\n' "$@"; }
+
+row "workload (median ms)" berth docker podman
+row "--------------------------------------------" ---------- ---------- ----------
+d=-; p=-
+[ $have_docker = 1 ] && d=$(median "docker rmi -f busybox:latest" "docker load -i $FIX/busybox-docker-archive.tar")
+[ $have_podman = 1 ] && p=$(median "podman rmi -f busybox:latest" "podman load -i $FIX/busybox-docker-archive.tar")
+row "load busybox docker-archive (2 MB)" "$(median "$B rmi -f busybox" "$B load -i $FIX/busybox-docker-archive.tar")" "$d" "$p"
+row "load busybox OCI archive (gzip layer)" "$(median "$B rmi -f busybox" "$B load -i $FIX/busybox-oci-archive.tar")" - -
+$B load -q -i $FIX/busybox-docker-archive.tar
+d=-; p=-
+[ $have_docker = 1 ] && d=$(median : "docker save -o $WORK/d.tar busybox")
+[ $have_podman = 1 ] && p=$(median : "podman save -o $WORK/p.tar busybox")
+row "save busybox" "$(median : "$B save -o $WORK/b.tar busybox")" "$d" "$p"
+d=-; p=-
+[ $have_docker = 1 ] && d=$(median : "docker images")
+[ $have_podman = 1 ] && p=$(median : "podman images")
+row "images" "$(median : "$B images")" "$d" "$p"
+d=-; p=-
+[ $have_docker = 1 ] && d=$(median : "docker image inspect busybox")
+[ $have_podman = 1 ] && p=$(median : "podman image inspect busybox")
+row "image inspect" "$(median : "$B image inspect busybox")" "$d" "$p"
+if [ -f "$DEBIAN_ARCHIVE" ]; then
+  RUNS=$(( RUNS < 5 ? RUNS : 5 ))
+  d=-; p=-
+  [ $have_docker = 1 ] && d=$(median "docker rmi -f debian:bookworm" "docker load -i $DEBIAN_ARCHIVE")
+  [ $have_podman = 1 ] && p=$(median "podman rmi -f debian:bookworm" "podman load -i $DEBIAN_ARCHIVE")
+  row "load debian:bookworm (gzip archive, 117 MB)" "$(median "$B rmi -f debian:bookworm" "$B load -i $DEBIAN_ARCHIVE")" "$d" "$p"
+fi
