@@ -832,3 +832,178 @@ fn full_disk_gives_a_clear_error_and_leaves_nothing() {
     assert_eq!(listed("layers"), 0);
     assert_eq!(listed("blobs/sha256"), 0);
 }
+
+/// A docker-archive of one image built on the busybox fixture's layer, with the given
+/// created time and parent.
+fn busybox_child_archive(tag: &str, created: &str, parent: Option<&str>) -> Vec<u8> {
+    let raw = std::fs::read(fixture("busybox-docker-archive.tar")).expect("fixture");
+    let mut ar = tar::Archive::new(&raw[..]);
+    let mut layer = Vec::new();
+    for e in ar.entries().expect("entries") {
+        let mut e = e.expect("entry");
+        if e.path().expect("path").ends_with("layer.tar") {
+            std::io::Read::read_to_end(&mut e, &mut layer).expect("layer");
+        }
+    }
+    let parent = parent
+        .map(|p| format!(r#""parent":"{p}","#))
+        .unwrap_or_default();
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux",{parent}"created":"{created}","config":{{"Cmd":["sh"]}},"rootfs":{{"type":"layers","diff_ids":["{DIFF_ID}"]}}}}"#
+    );
+    let cid = common::sha256_hex(config.as_bytes());
+    let manifest =
+        format!(r#"[{{"Config":"{cid}.json","RepoTags":["{tag}"],"Layers":["l/layer.tar"]}}]"#);
+    let mut t = RawTar::new();
+    t.file(&format!("{cid}.json"), config.as_bytes());
+    t.file("l/layer.tar", &layer);
+    t.file("manifest.json", manifest.as_bytes());
+    t.finish()
+}
+
+#[test]
+fn rmi_by_id_follows_dockers_single_reference_and_child_rules() {
+    let b = Berth::new();
+    b.load("busybox-docker-archive.tar");
+    // Two tags of one repository are not a "single reference": -f is needed.
+    b.run(&["tag", "busybox", "busybox:2"]).ok();
+    let r = b.run(&["rmi", &DOCKER_ID[7..19]]).fails();
+    assert!(
+        r.stderr
+            .contains("image is referenced in multiple repositories"),
+        "{}",
+        r.stderr
+    );
+    b.run(&["rmi", "busybox:2"]).ok();
+
+    // A child image blocks deleting its parent by id, even forced, and no tag is lost.
+    let child = busybox_child_archive("child:1", "2030-01-01T00:00:00Z", Some(DOCKER_ID));
+    b.run_stdin(&["load"], &child).ok();
+    for force in [false, true] {
+        let mut args = vec!["rmi"];
+        if force {
+            args.push("-f");
+        }
+        args.push(&DOCKER_ID[7..19]);
+        let r = b.run(&args).fails();
+        assert!(
+            r.stderr
+                .contains("(cannot be forced) - image has dependent child images"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(
+            b.image_id("busybox"),
+            DOCKER_ID,
+            "the tag survives a refused delete"
+        );
+    }
+    // Untagging the parent by name leaves it as an intermediate image, hidden without -a.
+    let r = b.run(&["rmi", "busybox"]).ok();
+    assert_eq!(r.stdout, "Untagged: busybox:latest\n");
+    let shown = b.run(&["images", "-q", "--no-trunc"]).ok().stdout;
+    assert!(!shown.contains(DOCKER_ID), "{shown}");
+    let all = b.run(&["images", "-a", "-q", "--no-trunc"]).ok().stdout;
+    assert!(all.contains(DOCKER_ID), "{all}");
+    // Prune removes the child, then the parent in the same pass.
+    let r = b.run(&["image", "prune", "-a", "-f"]).ok();
+    assert!(
+        r.stdout.contains(&format!("deleted: {DOCKER_ID}")),
+        "{}",
+        r.stdout
+    );
+    assert!(b.run(&["images", "-aq"]).ok().stdout.is_empty());
+}
+
+#[test]
+fn images_sorts_and_filters_by_real_time_and_ors_references() {
+    let b = Berth::new();
+    // 05:00Z written with a zone offset sorts before 06:00Z.
+    b.run_stdin(
+        &["load"],
+        &busybox_child_archive("early:1", "2024-01-01T10:00:00+05:00", None),
+    )
+    .ok();
+    b.run_stdin(
+        &["load"],
+        &busybox_child_archive("late:1", "2024-01-01T06:00:00Z", None),
+    )
+    .ok();
+    b.run_stdin(
+        &["load"],
+        &busybox_child_archive("frac:1", "2024-01-01T06:00:00.5Z", None),
+    )
+    .ok();
+    let order = b
+        .run(&["images", "--format", "{{.Repository}}"])
+        .ok()
+        .stdout;
+    assert_eq!(order, "frac\nlate\nearly\n");
+    let since = b
+        .run(&[
+            "images",
+            "-f",
+            "since=early:1",
+            "--format",
+            "{{.Repository}}",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(since, "frac\nlate\n");
+    let before = b
+        .run(&[
+            "images",
+            "-f",
+            "before=late:1",
+            "--format",
+            "{{.Repository}}",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(before, "early\n");
+    let either = b
+        .run(&[
+            "images",
+            "-f",
+            "reference=early",
+            "-f",
+            "reference=late",
+            "--format",
+            "{{.Repository}}",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(either, "late\nearly\n");
+    let bad = b.run(&["images", "-f", "nonsense"]).fails();
+    assert_eq!(bad.code, 125, "{}", bad.stderr);
+}
+
+#[test]
+fn load_quiet_still_names_images_and_digest_tags_are_refused() {
+    let b = Berth::new();
+    let out = b
+        .run(&[
+            "load",
+            "-q",
+            "-i",
+            fixture("busybox-docker-archive.tar")
+                .to_str()
+                .expect("path"),
+        ])
+        .ok();
+    assert_eq!(out.stdout, "Loaded image: busybox:latest\n");
+    let digest = format!("foo@sha256:{}", "0".repeat(64));
+    let r = b
+        .run(&[
+            "import",
+            fixture("busybox-rootfs.tar").to_str().expect("path"),
+            &digest,
+        ])
+        .fails();
+    assert!(r.stderr.contains("digest reference"), "{}", r.stderr);
+    let r = b.run(&["tag", "busybox", &digest]).fails();
+    assert!(r.stderr.contains("digest reference"), "{}", r.stderr);
+    let archive = busybox_child_archive(&digest, "2024-01-01T00:00:00Z", None);
+    let r = b.run_stdin(&["load"], &archive).fails();
+    assert!(r.stderr.contains("digest reference"), "{}", r.stderr);
+}

@@ -70,7 +70,7 @@ pub struct LoadArgs {
     /// Read from tar archive file (or OCI layout dir), instead of STDIN
     #[arg(short, long, value_name = "PATH")]
     input: Option<PathBuf>,
-    /// Suppress the load output
+    /// Suppress the load progress output (the loaded names are still printed)
     #[arg(short, long)]
     quiet: bool,
 }
@@ -260,8 +260,8 @@ struct Filters {
     dangling: Option<bool>,
     references: Vec<String>,
     labels: Vec<(String, Option<String>)>,
-    before: Option<String>,
-    since: Option<String>,
+    before: Option<chrono::DateTime<chrono::Utc>>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn parse_filters(engine: &Engine, raw: &[String]) -> CliResult<Filters> {
@@ -274,7 +274,7 @@ fn parse_filters(engine: &Engine, raw: &[String]) -> CliResult<Filters> {
     };
     for r in raw {
         let (k, v) = r.split_once('=').ok_or_else(|| {
-            CliError::failed(format!("bad format of filter (expected name=value): {r}"))
+            CliError::usage(format!("bad format of filter (expected name=value): {r}"))
         })?;
         match k {
             "dangling" => {
@@ -293,8 +293,8 @@ fn parse_filters(engine: &Engine, raw: &[String]) -> CliResult<Filters> {
                 Some((a, b)) => (a.to_string(), Some(b.to_string())),
                 None => (v.to_string(), None),
             }),
-            "before" => f.before = Some(engine.image_get(v)?.created().unwrap_or("").to_string()),
-            "since" => f.since = Some(engine.image_get(v)?.created().unwrap_or("").to_string()),
+            "before" => f.before = engine.image_get(v)?.created_time(),
+            "since" => f.since = engine.image_get(v)?.created_time(),
             _ => return Err(CliError::failed(format!("invalid filter '{k}'"))),
         }
     }
@@ -343,17 +343,28 @@ pub fn images(engine: &Engine, a: ImagesArgs) -> CliResult {
     }
     let now = chrono::Utc::now();
     let mut rows = Vec::new();
-    for img in engine.image_list()? {
+    let list = engine.image_list()?;
+    // Untagged images that are parents of others are intermediate layers: -a shows them.
+    let parents: std::collections::HashSet<&str> =
+        list.iter().filter_map(|i| i.parent.as_deref()).collect();
+    for img in &list {
         let dangling = img.tags.is_empty();
         if filters.dangling.is_some_and(|d| d != dangling) {
             continue;
         }
-        let created = img.created().unwrap_or("");
-        if filters.before.as_deref().is_some_and(|b| created >= b) {
+        if dangling && !a.all && parents.contains(img.id.as_str()) {
             continue;
         }
-        if filters.since.as_deref().is_some_and(|s| created <= s) {
-            continue;
+        let created = img.created_time();
+        if let Some(b) = filters.before {
+            if created.is_none_or(|c| c >= b) {
+                continue;
+            }
+        }
+        if let Some(since) = filters.since {
+            if created.is_none_or(|c| c <= since) {
+                continue;
+            }
         }
         let labels = img
             .config
@@ -376,13 +387,14 @@ pub fn images(engine: &Engine, a: ImagesArgs) -> CliResult {
         if tags.is_empty() {
             // Untagged images only show when no name pattern was asked for.
             if patterns.is_empty() {
-                rows.push(image_row(&img, None, &digest, !a.no_trunc, now));
+                rows.push(image_row(img, None, &digest, !a.no_trunc, now));
             }
             continue;
         }
         for t in &tags {
-            if patterns.iter().all(|p| reference_matches(p, t)) {
-                rows.push(image_row(&img, Some(t), &digest, !a.no_trunc, now));
+            // Several reference filters (and the positional name) widen the match, as in docker.
+            if patterns.is_empty() || patterns.iter().any(|p| reference_matches(p, t)) {
+                rows.push(image_row(img, Some(t), &digest, !a.no_trunc, now));
             }
         }
     }
@@ -480,15 +492,18 @@ pub fn history(engine: &Engine, a: HistoryArgs) -> CliResult {
             } else {
                 format!("{}…", created_by.chars().take(44).collect::<String>())
             };
+            let created_at = crate::cli::units::parse_time(&r.created)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default();
             let (created, size) = if a.human {
                 (since(Some(&r.created), now), size3(r.size))
             } else {
-                (r.created.clone(), r.size.to_string())
+                (created_at.clone(), r.size.to_string())
             };
             json!({
                 "ID": id,
                 "CreatedSince": created,
-                "CreatedAt": r.created,
+                "CreatedAt": created_at,
                 "CreatedBy": created_by,
                 "Size": size,
                 "Comment": r.comment,
@@ -562,9 +577,7 @@ pub fn load(engine: &Engine, a: LoadArgs) -> CliResult {
             engine.image_load(stdin.lock())?
         }
     };
-    if a.quiet {
-        return Ok(());
-    }
+    // -q only hides progress; the names loaded are still printed, as docker does.
     let mut out = String::new();
     for (tag, old) in &report.retagged {
         out.push_str(&format!(

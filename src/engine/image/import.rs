@@ -88,7 +88,8 @@ pub fn import<R: Read>(store: &Store, r: R, opts: &ImportOptions) -> Result<Stri
         ),
         os: Some("linux".into()),
         created: Some(created.clone()),
-        comment: opts.message.clone(),
+        // Docker records the import comment in the config as well as in the history.
+        comment: Some(comment.clone()),
         config: Some(cfg),
         rootfs: RootFs {
             kind: "layers".into(),
@@ -104,6 +105,11 @@ pub fn import<R: Read>(store: &Store, r: R, opts: &ImportOptions) -> Result<Stri
     let bytes = serde_json::to_vec(&config)
         .map_err(|e| Error::Other(format!("encoding image config: {e}")))?;
     blobs.put_bytes(scratch.path(), &bytes, Some(&sha256_digest(&bytes)))?;
+    if opts.tag.as_ref().is_some_and(|t| t.digest().is_some()) {
+        return Err(Error::invalid(
+            "cannot import to a digest reference: give a name[:tag]",
+        ));
+    }
     let tags: Vec<Reference> = opts.tag.iter().cloned().collect();
     let (id, _) = Images::new(store).register(&bytes, &[layer], &tags)?;
     Ok(id)

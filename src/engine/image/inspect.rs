@@ -82,11 +82,7 @@ pub fn inspect(store: &Store, img: &ImageRecord) -> Result<ImageInspect> {
         repo_tags: img.familiar_tags(),
         repo_digests: img.familiar_digests(),
         parent: img.parent.clone().unwrap_or_default(),
-        comment: c
-            .comment
-            .clone()
-            .or_else(|| c.history.last().and_then(|h| h.comment.clone()))
-            .unwrap_or_default(),
+        comment: c.comment.clone().unwrap_or_default(),
         created: c.created.clone().unwrap_or_else(|| ZERO_TIME.to_string()),
         docker_version: c.docker_version.clone().unwrap_or_default(),
         author: c.author.clone().unwrap_or_default(),

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::image::blobs::Blobs;
@@ -41,6 +41,12 @@ impl ImageRecord {
     }
     pub fn created(&self) -> Option<&str> {
         self.config.created.as_deref()
+    }
+    /// The creation instant (configs carry RFC 3339 in any zone and precision).
+    pub fn created_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.created()
+            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
     }
 }
 
@@ -119,42 +125,7 @@ impl<'a> Images<'a> {
     }
 
     pub fn get(&self, id: &str) -> Result<ImageRecord> {
-        let db = self.store.db();
-        let (config_bytes, size, parent, added_at, last_tag_time): (
-            Vec<u8>,
-            i64,
-            Option<String>,
-            String,
-            Option<String>,
-        ) = not_found_if_none(
-            db.query_row(
-                "SELECT config, size, parent, added_at, last_tag_time FROM images WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            ),
-            || format!("No such image: {id}"),
-        )?;
-        let strings = |sql: &str| -> Result<Vec<String>> {
-            let mut st = db.prepare_cached(sql)?;
-            let rows = st.query_map([id], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        };
-        let tags = strings("SELECT ref FROM tags WHERE image_id = ?1 ORDER BY ref")?;
-        let digests = strings("SELECT ref FROM digests WHERE image_id = ?1 ORDER BY ref")?;
-        let layers = strings("SELECT chain_id FROM image_layers WHERE image_id = ?1 ORDER BY idx")?;
-        let config = ImageConfigFile::parse(&config_bytes)?;
-        Ok(ImageRecord {
-            id: id.to_string(),
-            config_bytes,
-            config,
-            size: size as u64,
-            parent,
-            added_at,
-            last_tag_time,
-            tags,
-            digests,
-            layers,
-        })
+        get_in(&self.store.db(), id)
     }
 
     /// Every image with its tags, newest first (Docker's `images` order).
@@ -213,9 +184,8 @@ impl<'a> Images<'a> {
             });
         }
         out.sort_by(|a, b| {
-            b.created()
-                .unwrap_or("")
-                .cmp(a.created().unwrap_or(""))
+            b.created_time()
+                .cmp(&a.created_time())
                 .then_with(|| a.id.cmp(&b.id))
         });
         Ok(out)
@@ -224,64 +194,7 @@ impl<'a> Images<'a> {
     /// Resolves what a user typed (name[:tag], name@digest, id, id prefix) to an image id,
     /// in Docker's order: references first, then id prefixes.
     pub fn resolve(&self, name_or_id: &str) -> Result<String> {
-        let db = self.store.db();
-        let s = name_or_id.trim();
-        if s.is_empty() {
-            return Err(Error::invalid("image name must not be empty"));
-        }
-        let by_id_prefix = |prefix: &str| -> Result<Option<String>> {
-            let hex = ids::strip_algo(prefix);
-            if !ids::is_hex(hex) {
-                return Ok(None);
-            }
-            let mut st = db.prepare_cached("SELECT id FROM images WHERE id >= ?1 AND id < ?2")?;
-            // Range scan on the primary key instead of reading every id.
-            let lo = format!("sha256:{hex}");
-            let hi = format!("sha256:{hex}\u{7f}");
-            let found: Vec<String> = st
-                .query_map(params![lo, hi], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            match found.len() {
-                0 => Ok(None),
-                1 => Ok(found.into_iter().next()),
-                _ => Err(Error::invalid(format!(
-                    "multiple images found with provided prefix: {hex}"
-                ))),
-            }
-        };
-        if s.starts_with("sha256:") {
-            return by_id_prefix(s)?.ok_or_else(|| Error::not_found(format!("No such image: {s}")));
-        }
-        let parsed = Reference::parse(s);
-        if let Ok(r) = &parsed {
-            let (table, key) = match r.digest() {
-                Some(d) => ("digests", digest_ref(r, d)),
-                None => ("tags", with_default_tag(r).to_string()),
-            };
-            let found: Option<String> = db
-                .query_row(
-                    &format!("SELECT image_id FROM {table} WHERE ref = ?1"),
-                    [&key],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            if let Some(id) = found {
-                return Ok(id);
-            }
-        }
-        if let Some(id) = by_id_prefix(s)? {
-            return Ok(id);
-        }
-        match parsed {
-            Ok(r) if r.digest().is_none() => Err(Error::not_found(format!(
-                "No such image: {}",
-                with_default_tag(&r).familiar()
-            ))),
-            Ok(r) => Err(Error::not_found(format!("No such image: {}", r.familiar()))),
-            // A 64-hex string is not a valid reference but may be an id: say "no such image".
-            Err(_) if ids::is_hex(s) => Err(Error::not_found(format!("No such image: {s}"))),
-            Err(e) => Err(Error::invalid(e.to_string())),
-        }
+        resolve_in(&self.store.db(), name_or_id)
     }
 
     /// Points `target` at `id`. Returns the id the tag pointed at before, if another.
@@ -293,7 +206,7 @@ impl<'a> Images<'a> {
         }
         let target = with_default_tag(target).to_string();
         let mut db = self.store.db();
-        let tx = db.transaction()?;
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let old = tag_in(&tx, id, &target)?;
         tx.commit()?;
         Ok(old)
@@ -307,12 +220,18 @@ impl<'a> Images<'a> {
         layers: &[NewLayer],
         tags: &[Reference],
     ) -> Result<(String, Vec<(String, String)>)> {
+        if let Some(t) = tags.iter().find(|t| t.digest().is_some()) {
+            return Err(Error::invalid(format!(
+                "invalid tag {:?}: a tag cannot be a digest reference",
+                t.familiar()
+            )));
+        }
         let id = crate::engine::image::digest::sha256_digest(config_bytes);
         let config = ImageConfigFile::parse(config_bytes)?;
         let size: u64 = layers.iter().map(|l| l.size).sum();
         let now = crate::engine::image::config::now_rfc3339();
         let mut db = self.store.db();
-        let tx = db.transaction()?;
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for l in layers {
             tx.execute(
                 "INSERT OR IGNORE INTO layers
@@ -378,192 +297,20 @@ impl<'a> Images<'a> {
         Ok((id, moved))
     }
 
-    /// Containers (id, running) that use an image.
-    fn users(&self, id: &str) -> Result<Vec<(String, bool)>> {
-        let db = self.store.db();
-        let mut st = db.prepare_cached(
-            "SELECT id, COALESCE(json_extract(state, '$.Running'), 0) FROM containers
-             WHERE image_id = ?1 ORDER BY created",
-        )?;
-        let rows = st.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn children(&self, id: &str) -> Result<usize> {
-        let db = self.store.db();
-        let n: i64 = db.query_row("SELECT COUNT(*) FROM images WHERE parent = ?1", [id], |r| {
-            r.get(0)
-        })?;
-        Ok(n as usize)
-    }
-
-    fn untag_ref(&self, full: &str) -> Result<()> {
-        let db = self.store.db();
-        db.execute("DELETE FROM tags WHERE ref = ?1", [full])?;
-        db.execute("DELETE FROM digests WHERE ref = ?1", [full])?;
-        Ok(())
-    }
-
     /// `rmi`: Docker's ImageDelete. Removing by name untags, and deletes the image when
     /// that was its last name; removing by id deletes it (with `force`, from every name).
+    /// One IMMEDIATE transaction, so concurrent removals see each other's work.
     pub fn remove(&self, name_or_id: &str, force: bool) -> Result<Vec<DeleteRecord>> {
-        let id = self.resolve(name_or_id)?;
-        let img = self.get(&id)?;
-        let by_id = self.is_id_reference(name_or_id, &id);
-        let mut records = Vec::new();
-        let users = self.users(&id)?;
-        let all_refs: Vec<String> = img.tags.iter().chain(&img.digests).cloned().collect();
-        if !by_id {
-            let r = Reference::parse(name_or_id).map_err(|e| Error::invalid(e.to_string()))?;
-            let full = match r.digest() {
-                Some(d) => digest_ref(&r, d),
-                None => with_default_tag(&r).to_string(),
-            };
-            if all_refs.len() == 1 && !force {
-                if let Some((cid, _)) = users.first() {
-                    return Err(Error::conflict(format!(
-                        "conflict: unable to remove repository reference \"{}\" (must force) - container {} is using its referenced image {}",
-                        name_or_id,
-                        ids::short_id(cid),
-                        ids::short_id(&id)
-                    )));
-                }
-            }
-            self.untag_ref(&full)?;
-            records.push(DeleteRecord::Untagged(familiar(&full)));
-            // Digest references of the same repository go with the last tag, as in Docker.
-            let remaining_tags: Vec<&String> = img.tags.iter().filter(|t| **t != full).collect();
-            if remaining_tags.is_empty() {
-                for d in img.digests.iter().filter(|d| **d != full) {
-                    self.untag_ref(d)?;
-                    records.push(DeleteRecord::Untagged(familiar(d)));
-                }
-            } else {
-                return Ok(records);
-            }
-        } else {
-            if let Some((cid, true)) = users.first() {
-                return Err(Error::conflict(format!(
-                    "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
-                    ids::short_id(&id),
-                    ids::short_id(cid)
-                )));
-            }
-            if !force {
-                let repos: HashSet<String> = all_refs
-                    .iter()
-                    .filter_map(|r| Reference::parse(r).ok().map(|r| r.name()))
-                    .collect();
-                if repos.len() > 1 {
-                    return Err(Error::conflict(format!(
-                        "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
-                        ids::short_id(&id)
-                    )));
-                }
-                if let Some((cid, _)) = users.first() {
-                    return Err(Error::conflict(format!(
-                        "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
-                        ids::short_id(&id),
-                        ids::short_id(cid)
-                    )));
-                }
-            }
-            for r in &all_refs {
-                self.untag_ref(r)?;
-                records.push(DeleteRecord::Untagged(familiar(r)));
-            }
-        }
-        // A container still needs the image's layers: leave it as a dangling image.
-        if !users.is_empty() {
-            return Ok(records);
-        }
-        if self.children(&id)? > 0 {
-            if by_id {
-                return Err(Error::conflict(format!(
-                    "conflict: unable to delete {} (cannot be forced) - image has dependent child images",
-                    ids::short_id(&id)
-                )));
-            }
-            return Ok(records);
-        }
-        records.extend(self.delete_image(&id)?);
-        Ok(records)
-    }
-
-    fn is_id_reference(&self, typed: &str, id: &str) -> bool {
-        let hex = ids::strip_algo(typed);
-        if !ids::is_hex(hex) || !ids::strip_algo(id).starts_with(hex) {
-            return false;
-        }
-        // A tag named like a hex prefix ("abc") wins over the id, as in Docker.
-        match Reference::parse(typed) {
-            Ok(r) => {
-                let full = with_default_tag(&r).to_string();
-                let db = self.store.db();
-                let tagged: Option<String> = db
-                    .query_row("SELECT image_id FROM tags WHERE ref = ?1", [&full], |r| {
-                        r.get(0)
-                    })
-                    .optional()
-                    .unwrap_or(None);
-                tagged.is_none()
-            }
-            Err(_) => true,
-        }
-    }
-
-    /// Deletes an image row and the layers no other image uses.
-    fn delete_image(&self, id: &str) -> Result<Vec<DeleteRecord>> {
-        let mut records = vec![DeleteRecord::Deleted(id.to_string())];
-        let freed = {
+        let records = {
             let mut db = self.store.db();
-            let tx = db.transaction()?;
-            let chain: Vec<String> = {
-                let mut st = tx.prepare(
-                    "SELECT chain_id FROM image_layers WHERE image_id = ?1 ORDER BY idx DESC",
-                )?;
-                let rows = st.query_map([id], |r| r.get(0))?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
-            tx.execute("DELETE FROM images WHERE id = ?1", [id])?;
-            let mut freed = Vec::new();
-            for c in chain {
-                let used: bool = tx
-                    .query_row(
-                        "SELECT 1 FROM image_layers WHERE chain_id = ?1 LIMIT 1",
-                        [&c],
-                        |_| Ok(()),
-                    )
-                    .optional()?
-                    .is_some();
-                if !used {
-                    tx.execute("DELETE FROM layers WHERE chain_id = ?1", [&c])?;
-                    freed.push(c);
-                }
-            }
+            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let records = remove_in(&tx, name_or_id, force)?;
             tx.commit()?;
-            freed
+            records
         };
-        for c in freed {
-            self.remove_layer_dir(&c)?;
-            records.push(DeleteRecord::Deleted(c));
-        }
+        // Files go only through GC, which waits for running loads that may reuse them.
         self.gc()?;
         Ok(records)
-    }
-
-    fn remove_layer_dir(&self, chain_id: &str) -> Result<()> {
-        let hex = parse_digest(chain_id)?;
-        let dir = self.store.paths.layers().join(hex);
-        if !dir.exists() {
-            return Ok(());
-        }
-        // Move out of sight first so a half-removed layer is never mistaken for a whole one.
-        let scratch = self.store.tmp_dir()?;
-        let moved = scratch.path().join("layer");
-        fs::rename(&dir, &moved).ctx(|| format!("removing layer {}", dir.display()))?;
-        tmp::remove_tree(&moved).ctx(|| format!("removing layer {}", moved.display()))?;
-        Ok(())
     }
 
     /// Removes images without tags (or, with `all`, every image) that no container uses.
@@ -571,50 +318,39 @@ impl<'a> Images<'a> {
     pub fn prune(&self, all: bool) -> Result<(Vec<DeleteRecord>, u64)> {
         let mut records = Vec::new();
         let mut reclaimed = 0u64;
-        // Children first so parents become deletable in the same pass.
-        let mut images = self.list()?;
-        images.sort_by(|a, b| b.added_at.cmp(&a.added_at));
+        // Repeat so parents whose children went in this pass go too.
         loop {
+            let mut db = self.store.db();
+            let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let ids: Vec<String> = {
+                let mut st = tx.prepare("SELECT id FROM images ORDER BY added_at DESC")?;
+                let rows = st.query_map([], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
             let mut progressed = false;
-            for img in &images {
-                if self
-                    .store
-                    .db()
-                    .query_row("SELECT 1 FROM images WHERE id = ?1", [&img.id], |_| Ok(()))
-                    .optional()?
-                    .is_none()
+            for id in ids {
+                let img = get_in(&tx, &id)?;
+                if (!all && !img.tags.is_empty())
+                    || !users_in(&tx, &id)?.is_empty()
+                    || children_in(&tx, &id)? > 0
                 {
                     continue;
                 }
-                let current = self.get(&img.id)?;
-                if (!all && !current.tags.is_empty())
-                    || !self.users(&img.id)?.is_empty()
-                    || self.children(&img.id)? > 0
-                {
-                    continue;
-                }
-                let layer_sizes: BTreeMap<String, u64> = current
-                    .layers
-                    .iter()
-                    .filter_map(|c| self.layer(c).ok().flatten().map(|l| (c.clone(), l.size)))
-                    .collect();
-                for r in current.tags.iter().chain(&current.digests) {
-                    self.untag_ref(r)?;
+                for r in img.tags.iter().chain(&img.digests) {
+                    untag_in(&tx, r)?;
                     records.push(DeleteRecord::Untagged(familiar(r)));
                 }
-                for rec in self.delete_image(&img.id)? {
-                    if let DeleteRecord::Deleted(d) = &rec {
-                        reclaimed += layer_sizes.get(d).copied().unwrap_or(0);
-                    }
-                    records.push(rec);
-                }
+                let (recs, freed) = delete_rows_in(&tx, &id)?;
+                reclaimed += freed;
+                records.extend(recs);
                 progressed = true;
             }
+            tx.commit()?;
             if !progressed {
                 break;
             }
-            images = self.list()?;
         }
+        self.gc()?;
         Ok((records, reclaimed))
     }
 
@@ -667,6 +403,298 @@ impl<'a> Images<'a> {
         }
         Ok(())
     }
+}
+
+fn get_in(db: &Connection, id: &str) -> Result<ImageRecord> {
+    let (config_bytes, size, parent, added_at, last_tag_time): (
+        Vec<u8>,
+        i64,
+        Option<String>,
+        String,
+        Option<String>,
+    ) = not_found_if_none(
+        db.query_row(
+            "SELECT config, size, parent, added_at, last_tag_time FROM images WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        ),
+        || format!("No such image: {id}"),
+    )?;
+    let strings = |sql: &str| -> Result<Vec<String>> {
+        let mut st = db.prepare_cached(sql)?;
+        let rows = st.query_map([id], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    };
+    let tags = strings("SELECT ref FROM tags WHERE image_id = ?1 ORDER BY ref")?;
+    let digests = strings("SELECT ref FROM digests WHERE image_id = ?1 ORDER BY ref")?;
+    let layers = strings("SELECT chain_id FROM image_layers WHERE image_id = ?1 ORDER BY idx")?;
+    let config = ImageConfigFile::parse(&config_bytes)?;
+    Ok(ImageRecord {
+        id: id.to_string(),
+        config_bytes,
+        config,
+        size: size as u64,
+        parent,
+        added_at,
+        last_tag_time,
+        tags,
+        digests,
+        layers,
+    })
+}
+
+/// Resolves what a user typed (name[:tag], name@digest, id, id prefix) to an image id,
+/// in Docker's order: references first, then id prefixes.
+pub fn resolve_in(db: &Connection, name_or_id: &str) -> Result<String> {
+    let s = name_or_id.trim();
+    if s.is_empty() {
+        return Err(Error::invalid("image name must not be empty"));
+    }
+    let by_id_prefix = |prefix: &str| -> Result<Option<String>> {
+        let hex = ids::strip_algo(prefix);
+        if !ids::is_hex(hex) {
+            return Ok(None);
+        }
+        let mut st = db.prepare_cached("SELECT id FROM images WHERE id >= ?1 AND id < ?2")?;
+        // Range scan on the primary key instead of reading every id.
+        let lo = format!("sha256:{hex}");
+        let hi = format!("sha256:{hex}\u{7f}");
+        let found: Vec<String> = st
+            .query_map(params![lo, hi], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.into_iter().next()),
+            _ => Err(Error::invalid(format!(
+                "multiple images found with provided prefix: {hex}"
+            ))),
+        }
+    };
+    if s.starts_with("sha256:") {
+        return by_id_prefix(s)?.ok_or_else(|| Error::not_found(format!("No such image: {s}")));
+    }
+    let parsed = Reference::parse(s);
+    if let Ok(r) = &parsed {
+        let (table, key) = match r.digest() {
+            Some(d) => ("digests", digest_ref(r, d)),
+            None => ("tags", with_default_tag(r).to_string()),
+        };
+        let found: Option<String> = db
+            .query_row(
+                &format!("SELECT image_id FROM {table} WHERE ref = ?1"),
+                [&key],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+    }
+    if let Some(id) = by_id_prefix(s)? {
+        return Ok(id);
+    }
+    match parsed {
+        Ok(r) if r.digest().is_none() => Err(Error::not_found(format!(
+            "No such image: {}",
+            with_default_tag(&r).familiar()
+        ))),
+        Ok(r) => Err(Error::not_found(format!("No such image: {}", r.familiar()))),
+        // A 64-hex string is not a valid reference but may be an id: say "no such image".
+        Err(_) if ids::is_hex(s) => Err(Error::not_found(format!("No such image: {s}"))),
+        Err(e) => Err(Error::invalid(e.to_string())),
+    }
+}
+
+/// Containers (id, running) that use an image.
+fn users_in(db: &Connection, id: &str) -> Result<Vec<(String, bool)>> {
+    let mut st = db.prepare_cached(
+        "SELECT id, COALESCE(json_extract(state, '$.Running'), 0) FROM containers
+         WHERE image_id = ?1 ORDER BY created",
+    )?;
+    let rows = st.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn children_in(db: &Connection, id: &str) -> Result<usize> {
+    let n: i64 = db.query_row("SELECT COUNT(*) FROM images WHERE parent = ?1", [id], |r| {
+        r.get(0)
+    })?;
+    Ok(n as usize)
+}
+
+fn untag_in(db: &Connection, full: &str) -> Result<()> {
+    db.execute("DELETE FROM tags WHERE ref = ?1", [full])?;
+    db.execute("DELETE FROM digests WHERE ref = ?1", [full])?;
+    Ok(())
+}
+
+fn repo_name(full: &str) -> String {
+    Reference::parse(full)
+        .map(|r| r.name())
+        .unwrap_or_else(|_| full.to_string())
+}
+
+/// Docker's isSingleReference: at most one tag, and any digest references belong to
+/// that tag's repository.
+fn is_single_reference(refs: &[String]) -> bool {
+    if refs.len() <= 1 {
+        return refs.len() == 1;
+    }
+    let mut single: Option<&String> = None;
+    let mut canonical: HashSet<String> = HashSet::new();
+    for r in refs {
+        if r.contains('@') {
+            canonical.insert(repo_name(r));
+        } else if single.is_none() {
+            single = Some(r);
+        } else {
+            return false;
+        }
+    }
+    let single = single.unwrap_or(&refs[0]);
+    canonical.len() == 1 && canonical.contains(&repo_name(single))
+}
+
+/// True when the user typed an id (prefix) rather than a name. A tag named like a hex
+/// prefix ("abc") wins over the id, as in Docker.
+fn is_id_reference_in(db: &Connection, typed: &str, id: &str) -> Result<bool> {
+    let hex = ids::strip_algo(typed);
+    if !ids::is_hex(hex) || !ids::strip_algo(id).starts_with(hex) {
+        return Ok(false);
+    }
+    match Reference::parse(typed) {
+        Ok(r) => {
+            let full = with_default_tag(&r).to_string();
+            let tagged: Option<String> = db
+                .query_row("SELECT image_id FROM tags WHERE ref = ?1", [&full], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            Ok(tagged.is_none())
+        }
+        Err(_) => Ok(true),
+    }
+}
+
+fn remove_in(db: &Connection, name_or_id: &str, force: bool) -> Result<Vec<DeleteRecord>> {
+    let id = resolve_in(db, name_or_id)?;
+    let img = get_in(db, &id)?;
+    let users = users_in(db, &id)?;
+    let refs: Vec<String> = img.tags.iter().chain(&img.digests).cloned().collect();
+    let short = ids::short_id(&id).to_string();
+    let mut records = Vec::new();
+    if !is_id_reference_in(db, name_or_id, &id)? {
+        let r = Reference::parse(name_or_id).map_err(|e| Error::invalid(e.to_string()))?;
+        let full = match r.digest() {
+            Some(d) => digest_ref(&r, d),
+            None => with_default_tag(&r).to_string(),
+        };
+        if !force && is_single_reference(&refs) {
+            if let Some((cid, _)) = users.first() {
+                return Err(Error::conflict(format!(
+                    "conflict: unable to remove repository reference \"{name_or_id}\" (must force) - container {} is using its referenced image {short}",
+                    ids::short_id(cid)
+                )));
+            }
+        }
+        untag_in(db, &full)?;
+        records.push(DeleteRecord::Untagged(familiar(&full)));
+        let mut remaining: Vec<String> = refs.into_iter().filter(|x| *x != full).collect();
+        // When the last tag of a repository goes, that repository's digests go with it.
+        if r.digest().is_none() {
+            let name = r.name();
+            let tag_left = remaining
+                .iter()
+                .any(|x| !x.contains('@') && repo_name(x) == name);
+            if !tag_left {
+                for d in remaining
+                    .iter()
+                    .filter(|x| x.contains('@') && repo_name(x) == name)
+                {
+                    untag_in(db, d)?;
+                    records.push(DeleteRecord::Untagged(familiar(d)));
+                }
+                remaining.retain(|x| !(x.contains('@') && repo_name(x) == name));
+            }
+        }
+        if !remaining.is_empty() || !users.is_empty() || children_in(db, &id)? > 0 {
+            // Still named, or still needed (it stays as a dangling image).
+            return Ok(records);
+        }
+    } else {
+        // Hard conflicts first: nothing is untagged when the delete cannot happen.
+        if children_in(db, &id)? > 0 {
+            return Err(Error::conflict(format!(
+                "conflict: unable to delete {short} (cannot be forced) - image has dependent child images"
+            )));
+        }
+        if let Some((cid, true)) = users.first() {
+            return Err(Error::conflict(format!(
+                "conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}",
+                ids::short_id(cid)
+            )));
+        }
+        if !force && refs.len() > 1 && !is_single_reference(&refs) {
+            return Err(Error::conflict(format!(
+                "conflict: unable to delete {short} (must be forced) - image is referenced in multiple repositories"
+            )));
+        }
+        if !force {
+            if let Some((cid, _)) = users.first() {
+                return Err(Error::conflict(format!(
+                    "conflict: unable to delete {short} (must be forced) - image is being used by stopped container {}",
+                    ids::short_id(cid)
+                )));
+            }
+        }
+        for r in &refs {
+            untag_in(db, r)?;
+            records.push(DeleteRecord::Untagged(familiar(r)));
+        }
+        if !users.is_empty() {
+            return Ok(records);
+        }
+    }
+    let (deleted, _) = delete_rows_in(db, &id)?;
+    records.extend(deleted);
+    Ok(records)
+}
+
+/// Deletes an image row and the layer rows no other image uses. Their files are left to
+/// GC. Returns the records and the content bytes freed.
+fn delete_rows_in(db: &Connection, id: &str) -> Result<(Vec<DeleteRecord>, u64)> {
+    let mut records = vec![DeleteRecord::Deleted(id.to_string())];
+    let chain: Vec<String> = {
+        let mut st = db.prepare_cached(
+            "SELECT chain_id FROM image_layers WHERE image_id = ?1 ORDER BY idx DESC",
+        )?;
+        let rows = st.query_map([id], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    db.execute("DELETE FROM images WHERE id = ?1", [id])?;
+    let mut freed = 0u64;
+    for c in chain {
+        let used: bool = db
+            .query_row(
+                "SELECT 1 FROM image_layers WHERE chain_id = ?1 LIMIT 1",
+                [&c],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if !used {
+            let size: i64 = db
+                .query_row("SELECT size FROM layers WHERE chain_id = ?1", [&c], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .unwrap_or(0);
+            db.execute("DELETE FROM layers WHERE chain_id = ?1", [&c])?;
+            freed += size as u64;
+            records.push(DeleteRecord::Deleted(c));
+        }
+    }
+    Ok((records, freed))
 }
 
 /// "name@sha256:..." as stored in the digests table (any tag dropped).

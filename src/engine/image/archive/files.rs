@@ -15,6 +15,8 @@ use crate::engine::image::digest::sha256_hex;
 const SMALL_FILE: u64 = 1 << 20;
 /// A cap on what an archive may keep in memory, so a crafted one cannot exhaust it.
 const MEMORY_CAP: u64 = 256 << 20;
+/// The largest manifest, index or config read into memory.
+pub const METADATA_MAX: u64 = 16 << 20;
 /// Symlink hops followed when resolving a path (classic archives link shared layers).
 const MAX_LINK_HOPS: usize = 16;
 
@@ -157,10 +159,24 @@ impl ArchiveFiles {
         )))
     }
 
+    /// Reads a metadata member (manifest, index, config). These are small; a large one
+    /// is refused rather than read into memory.
     pub fn read(&self, path: &str, blobs: &Blobs<'_>) -> Result<Vec<u8>> {
         match self.lookup(path)? {
             Entry::Mem(b) => Ok(b.clone()),
+            Entry::Blob { size, .. } if *size > METADATA_MAX => Err(Error::invalid(format!(
+                "archive member {path:?} is {size} bytes: too large for a manifest or image config"
+            ))),
             Entry::Blob { digest, .. } => blobs.read(digest),
+            Entry::Link(_) => Err(missing(path)),
+        }
+    }
+
+    /// Size of a member without reading it.
+    pub fn size(&self, path: &str) -> Result<u64> {
+        match self.lookup(path)? {
+            Entry::Mem(b) => Ok(b.len() as u64),
+            Entry::Blob { size, .. } => Ok(*size),
             Entry::Link(_) => Err(missing(path)),
         }
     }

@@ -234,6 +234,13 @@ fn blob_path(digest: &str) -> Result<String> {
 /// Reads a descriptor's target and checks its digest and size.
 fn read_descriptor(files: &ArchiveFiles, blobs: &Blobs<'_>, d: &Descriptor) -> Result<Vec<u8>> {
     let path = blob_path(&d.digest)?;
+    let actual = files.size(&path)?;
+    if d.size.is_some_and(|s| s != actual) {
+        return Err(Error::invalid(format!(
+            "size mismatch for {path}: descriptor says {} bytes, content has {actual}",
+            d.size.unwrap_or(0)
+        )));
+    }
     let bytes = files.read(&path, blobs)?;
     let got = sha256_digest(&bytes);
     if got != d.digest {
@@ -241,14 +248,6 @@ fn read_descriptor(files: &ArchiveFiles, blobs: &Blobs<'_>, d: &Descriptor) -> R
             "digest mismatch for {path}: expected {}, content has {got}",
             d.digest
         )));
-    }
-    if let Some(size) = d.size {
-        if size != bytes.len() as u64 {
-            return Err(Error::invalid(format!(
-                "size mismatch for {path}: descriptor says {size} bytes, content has {}",
-                bytes.len()
-            )));
-        }
     }
     Ok(bytes)
 }
@@ -278,15 +277,11 @@ fn pick_platform(manifests: &[Descriptor]) -> Option<&Descriptor> {
     if usable.len() == 1 {
         return usable.first().copied();
     }
-    usable
-        .iter()
-        .copied()
-        .find(|d| {
-            d.platform
-                .as_ref()
-                .is_some_and(|p| p.os == "linux" && p.architecture == host_arch())
-        })
-        .or_else(|| usable.first().copied())
+    usable.iter().copied().find(|d| {
+        d.platform
+            .as_ref()
+            .is_some_and(|p| p.os == "linux" && p.architecture == host_arch())
+    })
 }
 
 fn tag_from_annotations(d: &Descriptor) -> Option<Reference> {
@@ -320,8 +315,9 @@ fn oci_candidates(files: &ArchiveFiles, blobs: &Blobs<'_>) -> Result<Vec<Candida
             let nested: Index = json(&bytes, "image index")?;
             let Some(inner) = pick_platform(&nested.manifests).cloned() else {
                 return Err(Error::invalid(format!(
-                    "image index {} lists no manifests",
-                    desc.digest
+                    "image index {} has no image for this machine's platform (linux/{})",
+                    desc.digest,
+                    host_arch()
                 )));
             };
             bytes = read_descriptor(files, blobs, &inner)?;

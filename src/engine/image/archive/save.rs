@@ -158,12 +158,22 @@ pub fn save<W: Write>(store: &Store, names: &[String], out: W) -> Result<()> {
                 })?;
                 let file = blobs.open(blob)?;
                 let (_, reader) = decompress(file).ctx(|| format!("reading layer {blob}"))?;
-                let mut exact = Exact {
+                let mut hashed = crate::engine::image::digest::HashingReader::new(Exact {
                     inner: reader,
                     left: l.tar_size,
-                };
-                b.append(&header(&path, l.tar_size)?, &mut exact)
+                });
+                b.append(&header(&path, l.tar_size)?, &mut hashed)
                     .ctx(|| format!("writing layer {} to the archive", l.diff_id))?;
+                // A damaged store must not produce an archive that claims the old digest.
+                let (got, _) = hashed
+                    .finish()
+                    .ctx(|| format!("reading layer {}", l.diff_id))?;
+                if got != l.diff_id {
+                    return Err(Error::Other(format!(
+                        "layer {} in the store is damaged (its content hashes to {got}); remove the image and load it again",
+                        l.diff_id
+                    )));
+                }
             }
             layer_descs.push(json!({
                 "mediaType": "application/vnd.oci.image.layer.v1.tar",
