@@ -59,3 +59,27 @@ if [ -f "$DEBIAN_ARCHIVE" ]; then
   [ $have_podman = 1 ] && p=$(median "podman rmi -f debian:bookworm" "podman load -i $DEBIAN_ARCHIVE")
   row "load debian:bookworm (gzip archive, 117 MB)" "$(median "$B rmi -f debian:bookworm" "$B load -i $DEBIAN_ARCHIVE")" "$d" "$p"
 fi
+
+# ---- containers (issue: runtime). Targets: run --rm ≤ 15 ms, 20 detached ≤ 1 s,
+# logs of 1e6 lines ≤ 0.4 s, logs --tail 10 ≤ 3 ms.
+d=-; p=-
+[ $have_docker = 1 ] && d=$(median : "docker run --rm --network none busybox true")
+[ $have_podman = 1 ] && p=$(median : "podman run --rm --network none busybox true")
+row "run --rm --network none busybox true" "$(median : "$B run --rm --network none busybox true")" "$d" "$p"
+twenty() { # ENGINE-CMD
+  local e=$1 ids i
+  ids=$(for i in $(seq 20); do $e create --network none busybox sleep 300; done)
+  for i in $ids; do $e start "$i"; done
+  for i in $ids; do $e stop -t 0 "$i"; done
+  for i in $ids; do $e rm "$i"; done
+}
+d=-; p=-
+[ $have_docker = 1 ] && d=$(RUNS=3 median : "twenty docker")
+[ $have_podman = 1 ] && p=$(RUNS=3 median : "twenty podman")
+row "20 detached: create+start+stop+rm" "$(RUNS=3 median : "twenty '$B'")" "$d" "$p"
+$B rm -f berth-bench-logs >/dev/null 2>&1 || true
+$B run --name berth-bench-logs --network none busybox seq 1 1000000 >/dev/null
+row "logs of 1e6 lines" "$(median : "$B logs berth-bench-logs")" - -
+row "logs --tail 10 of that log" "$(median : "$B logs --tail 10 berth-bench-logs")" - -
+$B rm -f berth-bench-logs >/dev/null
+

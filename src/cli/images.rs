@@ -449,30 +449,75 @@ pub fn tag(engine: &Engine, a: TagArgs) -> CliResult {
     Ok(())
 }
 
+/// One object `inspect` found; untagged so each keeps Docker's field order.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Inspected {
+    Container(Box<crate::engine::runtime::inspect::ContainerInspect>),
+    Image(Box<crate::engine::image::inspect::ImageInspect>),
+}
+
 pub fn inspect(engine: &Engine, a: InspectArgs) -> CliResult {
-    match a.kind.as_deref() {
-        None | Some("image") => {}
-        Some(other) => {
-            return Err(CliError::failed(format!(
-                "\"{other}\" is not a valid value for --type (this build of berth inspects images)"
-            )))
-        }
+    let want_container = matches!(a.kind.as_deref(), None | Some("container"));
+    let want_image = matches!(a.kind.as_deref(), None | Some("image"));
+    if !want_container && !want_image {
+        return Err(CliError::failed(format!(
+            "\"{}\" is not a valid value for --type",
+            a.kind.as_deref().unwrap_or_default()
+        )));
     }
-    let mut found = Vec::new();
+    // Docker tries a container first, then an image.
+    let mut found: Vec<Inspected> = Vec::new();
     let mut errors = Vec::new();
     for n in &a.names {
-        match engine.image_inspect(n) {
-            Ok(i) => found.push(i),
-            Err(crate::engine::Error::NotFound(_)) if a.kind.is_none() => {
-                errors.push(format!("No such object: {n}"))
+        if want_container {
+            match engine.container_inspect(n) {
+                Ok(c) => {
+                    found.push(Inspected::Container(Box::new(c)));
+                    continue;
+                }
+                Err(crate::engine::Error::NotFound(_)) => {}
+                Err(e) => {
+                    errors.push(e.to_string());
+                    continue;
+                }
             }
-            Err(e) => errors.push(e.to_string()),
         }
+        if want_image {
+            match engine.image_inspect(n) {
+                Ok(i) => {
+                    found.push(Inspected::Image(Box::new(i)));
+                    continue;
+                }
+                Err(crate::engine::Error::NotFound(_)) if a.kind.is_none() => {}
+                Err(e) => {
+                    errors.push(e.to_string());
+                    continue;
+                }
+            }
+        }
+        errors.push(match a.kind.as_deref() {
+            Some("container") => format!("No such container: {n}"),
+            _ => format!("No such object: {n}"),
+        });
     }
     if !found.is_empty() || a.format.is_none() {
         write_out(&render_inspect(a.format.as_deref(), &found)?)?;
     }
     finish_with(errors)
+}
+
+/// `container inspect`.
+pub fn inspect_containers(engine: &Engine, a: ImageInspectArgs) -> CliResult {
+    inspect(
+        engine,
+        InspectArgs {
+            format: a.format,
+            size: false,
+            kind: Some("container".into()),
+            names: a.names,
+        },
+    )
 }
 
 pub fn history(engine: &Engine, a: HistoryArgs) -> CliResult {

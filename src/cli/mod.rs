@@ -1,9 +1,11 @@
 //! The `berth` command line: docker's command names, flags, output and exit codes,
 //! driving the in-process engine.
 
+mod containers;
 pub mod gotemplate;
 mod images;
 pub mod output;
+pub mod runflags;
 mod system;
 pub mod units;
 
@@ -67,7 +69,82 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Create a new container
+    Create(containers::RunArgs),
+    /// Create and run a new container from an image
+    Run(containers::RunArgs),
+    /// Start one or more stopped containers
+    Start(containers::StartArgs),
+    /// Stop one or more running containers
+    Stop(containers::StopArgs),
+    /// Restart one or more containers
+    Restart(containers::StopArgs),
+    /// Kill one or more running containers
+    Kill(containers::KillArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(containers::RmArgs),
+    /// List containers
+    #[command(visible_alias = "ps", visible_alias = "list")]
+    Ls(containers::PsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(containers::WaitArgs),
+    /// Fetch the logs of a container
+    Logs(containers::LogsArgs),
+    /// Rename a container
+    Rename(containers::RenameArgs),
+    /// Pause all processes within one or more containers
+    Pause(containers::NamesArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(containers::NamesArgs),
+    /// Display the running processes of a container
+    Top(containers::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(containers::StatsArgs),
+    /// Update configuration (resources, restart policy) of one or more containers
+    Update(containers::UpdateArgs),
+    /// Display detailed information on one or more containers
+    Inspect(images::ImageInspectArgs),
+}
+
+#[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create and run a new container from an image
+    Run(containers::RunArgs),
+    /// Create a new container
+    Create(containers::RunArgs),
+    /// Start one or more stopped containers
+    Start(containers::StartArgs),
+    /// Stop one or more running containers
+    Stop(containers::StopArgs),
+    /// Restart one or more containers
+    Restart(containers::StopArgs),
+    /// Kill one or more running containers
+    Kill(containers::KillArgs),
+    /// Remove one or more containers
+    Rm(containers::RmArgs),
+    /// List containers
+    Ps(containers::PsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(containers::WaitArgs),
+    /// Fetch the logs of a container
+    Logs(containers::LogsArgs),
+    /// Rename a container
+    Rename(containers::RenameArgs),
+    /// Pause all processes within one or more containers
+    Pause(containers::NamesArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(containers::NamesArgs),
+    /// Display the running processes of a container
+    Top(containers::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(containers::StatsArgs),
+    /// Update configuration (resources, restart policy) of one or more containers
+    Update(containers::UpdateArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
     /// List images
     Images(images::ImagesArgs),
     /// Manage images
@@ -94,6 +171,9 @@ pub enum Command {
     Version,
     /// Prepare the demo image (built offline from the host's busybox-static)
     Demo(system::DemoArgs),
+    /// Internal: the per-container monitor process
+    #[command(name = "__monitor", hide = true)]
+    Monitor { id: String },
 }
 
 /// Parses `args` and runs the command; returns the process exit code.
@@ -131,9 +211,23 @@ fn run(cli: Cli) -> CliResult {
     let Some(command) = cli.command else {
         return Ok(());
     };
-    if let Command::Version = command {
-        println!("berth version {}", env!("CARGO_PKG_VERSION"));
-        return Ok(());
+    match &command {
+        Command::Version => {
+            println!("berth version {}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        Command::Monitor { id } => {
+            let code = crate::engine::runtime::monitor::main(cli.root.as_deref(), id);
+            return if code == 0 {
+                Ok(())
+            } else {
+                Err(CliError {
+                    message: String::new(),
+                    code,
+                })
+            };
+        }
+        _ => {}
     }
     let engine = Engine::open(cli.root.as_deref())?;
     match command {
@@ -148,6 +242,45 @@ fn run(cli: Cli) -> CliResult {
         Command::History(a) => images::history(&engine, a),
         Command::System(c) => system::system_command(&engine, c),
         Command::Demo(a) => system::demo(&engine, a),
-        Command::Version => Ok(()),
+        Command::Run(a) => containers::run(&engine, a),
+        Command::Create(a) => containers::create(&engine, a),
+        Command::Start(a) => containers::start(&engine, a),
+        Command::Stop(a) => containers::stop(&engine, a),
+        Command::Restart(a) => containers::restart(&engine, a),
+        Command::Kill(a) => containers::kill(&engine, a),
+        Command::Rm(a) => containers::rm(&engine, a),
+        Command::Ps(a) => containers::ps(&engine, a),
+        Command::Wait(a) => containers::wait(&engine, a),
+        Command::Logs(a) => containers::logs_cmd(&engine, a),
+        Command::Rename(a) => containers::rename(&engine, a),
+        Command::Pause(a) => containers::pause(&engine, a, true),
+        Command::Unpause(a) => containers::pause(&engine, a, false),
+        Command::Top(a) => containers::top(&engine, a),
+        Command::Stats(a) => containers::stats(&engine, a),
+        Command::Update(a) => containers::update(&engine, a),
+        Command::Container(c) => container_command(&engine, c),
+        Command::Version | Command::Monitor { .. } => Ok(()),
+    }
+}
+
+fn container_command(engine: &Engine, c: ContainerCommand) -> CliResult {
+    match c {
+        ContainerCommand::Create(a) => containers::create(engine, a),
+        ContainerCommand::Run(a) => containers::run(engine, a),
+        ContainerCommand::Start(a) => containers::start(engine, a),
+        ContainerCommand::Stop(a) => containers::stop(engine, a),
+        ContainerCommand::Restart(a) => containers::restart(engine, a),
+        ContainerCommand::Kill(a) => containers::kill(engine, a),
+        ContainerCommand::Rm(a) => containers::rm(engine, a),
+        ContainerCommand::Ls(a) => containers::ps(engine, a),
+        ContainerCommand::Wait(a) => containers::wait(engine, a),
+        ContainerCommand::Logs(a) => containers::logs_cmd(engine, a),
+        ContainerCommand::Rename(a) => containers::rename(engine, a),
+        ContainerCommand::Pause(a) => containers::pause(engine, a, true),
+        ContainerCommand::Unpause(a) => containers::pause(engine, a, false),
+        ContainerCommand::Top(a) => containers::top(engine, a),
+        ContainerCommand::Stats(a) => containers::stats(engine, a),
+        ContainerCommand::Update(a) => containers::update(engine, a),
+        ContainerCommand::Inspect(a) => images::inspect_containers(engine, a),
     }
 }

@@ -30,16 +30,27 @@ fn trim_zeros(s: &str) -> &str {
 }
 
 const DECIMAL: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+const BINARY: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+
+/// units.CustomSize: divide by `base` while it fits, print with `precision` digits.
+fn custom_size(size: f64, precision: usize, base: f64, abbrs: &[&str; 9]) -> String {
+    let mut s = size;
+    let mut i = 0;
+    while s >= base && i < abbrs.len() - 1 {
+        s /= base;
+        i += 1;
+    }
+    format!("{}{}", go_g(s, precision), abbrs[i])
+}
 
 /// units.HumanSizeWithPrecision: decimal units ("4.26MB").
 pub fn human_size_precision(size: f64, precision: usize) -> String {
-    let mut s = size;
-    let mut i = 0;
-    while s >= 1000.0 && i < DECIMAL.len() - 1 {
-        s /= 1000.0;
-        i += 1;
-    }
-    format!("{}{}", go_g(s, precision), DECIMAL[i])
+    custom_size(size, precision, 1000.0, &DECIMAL)
+}
+
+/// units.BytesSize: binary units ("1.512MiB"), as `stats` shows memory.
+pub fn bytes_size(bytes: u64) -> String {
+    custom_size(bytes as f64, 4, 1024.0, &BINARY)
 }
 
 /// `docker images` / `history` SIZE column.
@@ -127,6 +138,8 @@ mod tests {
         assert_eq!(size3(999_600), "1e+03kB");
         assert_eq!(size4(4_261_550), "4.262MB");
         assert_eq!(size4(2_140_160), "2.14MB");
+        assert_eq!(bytes_size(1_585_152), "1.512MiB");
+        assert_eq!(bytes_size(512), "512B");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod image;
+pub mod runtime;
 pub mod store;
 pub mod system;
 
@@ -112,6 +113,104 @@ impl Engine {
 
     pub fn system_df(&self) -> Result<system::DiskUsage> {
         system::disk_usage(&self.store)
+    }
+
+    /// `create`: returns the new container's id.
+    pub fn container_create(
+        &self,
+        name: Option<String>,
+        body: bollard::models::ContainerCreateBody,
+    ) -> Result<String> {
+        runtime::create::create(&self.store, runtime::create::CreateOptions { name, body })
+    }
+
+    /// `start`: the inner error carries Docker's exit code (125/126/127).
+    pub fn container_start(
+        &self,
+        name_or_id: &str,
+    ) -> Result<
+        std::result::Result<Option<runtime::monitor::ExitWatch>, runtime::lifecycle::StartError>,
+    > {
+        runtime::lifecycle::start(&self.store, name_or_id)
+    }
+
+    pub fn container_get(&self, name_or_id: &str) -> Result<runtime::container::ContainerRecord> {
+        runtime::lifecycle::get(&self.store, name_or_id)
+    }
+
+    pub fn container_list(&self) -> Result<Vec<runtime::container::ContainerRecord>> {
+        runtime::lifecycle::list(&self.store)
+    }
+
+    pub fn container_inspect(
+        &self,
+        name_or_id: &str,
+    ) -> Result<runtime::inspect::ContainerInspect> {
+        let rec = self.container_get(name_or_id)?;
+        Ok(runtime::inspect::inspect(&self.store, &rec))
+    }
+
+    pub fn container_stop(&self, name_or_id: &str, timeout: Option<i64>) -> Result<()> {
+        runtime::lifecycle::stop(&self.store, name_or_id, timeout)
+    }
+
+    pub fn container_kill(&self, name_or_id: &str, signal: &str) -> Result<()> {
+        let sig = runtime::lifecycle::parse_signal(signal)?;
+        runtime::lifecycle::kill(&self.store, name_or_id, sig)
+    }
+
+    pub fn container_wait(&self, name_or_id: &str) -> Result<i64> {
+        runtime::lifecycle::wait(&self.store, name_or_id)
+    }
+
+    /// Waits until the container is not running; false when `timeout` passed first.
+    pub fn container_wait_stopped(
+        &self,
+        id: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<bool> {
+        runtime::lifecycle::wait_stopped(&self.store, id, timeout)
+    }
+
+    /// Waits until an auto-removed container's record is gone.
+    pub fn container_wait_removed(&self, id: &str, timeout: std::time::Duration) -> Result<bool> {
+        runtime::lifecycle::wait_removed(&self.store, id, timeout)
+    }
+
+    pub fn container_pause(&self, name_or_id: &str, paused: bool) -> Result<()> {
+        runtime::lifecycle::set_paused(&self.store, name_or_id, paused)
+    }
+
+    pub fn container_top(&self, name_or_id: &str) -> Result<Vec<runtime::lifecycle::ProcessRow>> {
+        runtime::lifecycle::top(&self.store, name_or_id)
+    }
+
+    pub fn container_stats(&self, name_or_id: &str) -> Result<runtime::stats::StatsRow> {
+        let rec = self.container_get(name_or_id)?;
+        runtime::stats::stats(&self.store, &rec)
+    }
+
+    pub fn container_update(
+        &self,
+        name_or_id: &str,
+        resources: &bollard::models::Resources,
+        restart: Option<bollard::models::RestartPolicy>,
+    ) -> Result<()> {
+        runtime::lifecycle::update(&self.store, name_or_id, resources, restart)
+    }
+
+    pub fn container_remove(&self, name_or_id: &str, force: bool) -> Result<String> {
+        runtime::lifecycle::remove(&self.store, name_or_id, force)
+    }
+
+    pub fn container_rename(&self, name_or_id: &str, new_name: &str) -> Result<()> {
+        let rec = self.container_get(name_or_id)?;
+        let new_name = runtime::names::validate(new_name)?;
+        runtime::container::Containers::new(&self.store).rename(&rec.id, &new_name)
+    }
+
+    pub fn container_log_path(&self, id: &str) -> std::path::PathBuf {
+        runtime::paths::log_path(&self.store, id)
     }
 
     /// Writers leave nothing behind on failure, but a killed one may have: collect it

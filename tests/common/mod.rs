@@ -128,6 +128,29 @@ impl Berth {
     }
 }
 
+impl Drop for Berth {
+    /// Containers a test started (even one that failed half way) are force-removed,
+    /// and anything still mounted under the root is detached, before the dir goes.
+    fn drop(&mut self) {
+        let ids = self.run(&["ps", "-aq", "--no-trunc"]);
+        for id in ids.stdout.split_whitespace() {
+            let _ = self.run(&["rm", "-f", id]);
+        }
+        let root = self.root.path().display().to_string();
+        if let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") {
+            let mut mounts: Vec<&str> = info
+                .lines()
+                .filter_map(|l| l.split_whitespace().nth(4))
+                .filter(|m| m.starts_with(&root))
+                .collect();
+            mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+            for m in mounts {
+                drop(MountGuard(PathBuf::from(m)));
+            }
+        }
+    }
+}
+
 /// Unmounts (lazily if busy) when dropped.
 pub struct MountGuard(pub PathBuf);
 

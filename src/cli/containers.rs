@@ -1,0 +1,817 @@
+//! Container commands: create, run, start, stop, restart, kill, rm, ps, wait, logs,
+//! rename.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{json, Value};
+
+use crate::cli::output::render_rows;
+use crate::cli::runflags::{to_create_request, ImageAndCommand, RunFlags};
+use crate::cli::units::{human_duration, parse_time, since};
+use crate::cli::{CliError, CliResult};
+use crate::engine::runtime::container::ContainerRecord;
+use crate::engine::runtime::logs::{self, ReadOptions, Stream};
+use crate::engine::store::ids::short_id;
+use crate::engine::{Engine, Error as EngineError};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    flags: RunFlags,
+    /// IMAGE [COMMAND] [ARG...]: flags after the image belong to the command, as in docker.
+    #[command(flatten)]
+    args: ImageAndCommand,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short, long)]
+    attach: bool,
+    /// Attach container's STDIN
+    #[arg(short, long)]
+    interactive: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Signal to send to the container
+    #[arg(short, long)]
+    signal: Option<String>,
+    /// Seconds to wait before killing the container
+    #[arg(short, long, allow_hyphen_values = true)]
+    time: Option<i64>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short, long, default_value = "KILL")]
+    signal: String,
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short, long)]
+    force: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short, long)]
+    volumes: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    all: bool,
+    /// Filter output based on conditions provided (status=, name=, id=, label=, ancestor=, exited=)
+    #[arg(short, long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
+    /// Format output using a custom template ('table', 'table TEMPLATE', 'json', or a Go template)
+    #[arg(long)]
+    format: Option<String>,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long, default_value_t = -1, allow_hyphen_values = true)]
+    last: i64,
+    /// Show the latest created container (includes all states)
+    #[arg(short, long)]
+    latest: bool,
+    /// Don't truncate output
+    #[arg(long)]
+    no_trunc: bool,
+    /// Only display container IDs
+    #[arg(short, long)]
+    quiet: bool,
+    /// Display total file sizes
+    #[arg(short, long)]
+    size: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Show extra details provided to logs
+    #[arg(long)]
+    details: bool,
+    /// Follow log output
+    #[arg(short, long)]
+    follow: bool,
+    /// Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m")
+    #[arg(long)]
+    since: Option<String>,
+    /// Number of lines to show from the end of the logs ("all" for every line)
+    #[arg(short = 'n', long, default_value = "all")]
+    tail: String,
+    /// Show timestamps
+    #[arg(short, long)]
+    timestamps: bool,
+    /// Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m")
+    #[arg(long)]
+    until: Option<String>,
+    #[arg(value_name = "CONTAINER")]
+    container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NamesArgs {
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    #[arg(value_name = "CONTAINER")]
+    container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short, long)]
+    all: bool,
+    /// Format output using a custom template ('table', 'table TEMPLATE', 'json', or a Go template)
+    #[arg(long)]
+    format: Option<String>,
+    /// Disable streaming stats and only pull the first result
+    #[arg(long)]
+    no_stream: bool,
+    /// Do not truncate output
+    #[arg(long)]
+    no_trunc: bool,
+    #[arg(value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable
+    #[arg(long)]
+    blkio_weight: Option<u16>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long)]
+    cpu_period: Option<i64>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long, allow_hyphen_values = true)]
+    cpu_quota: Option<i64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long)]
+    cpu_shares: Option<i64>,
+    /// Number of CPUs
+    #[arg(long)]
+    cpus: Option<f64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long)]
+    cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
+    #[arg(long)]
+    cpuset_mems: Option<String>,
+    /// Memory limit
+    #[arg(short, long)]
+    memory: Option<String>,
+    /// Memory soft limit
+    #[arg(long)]
+    memory_reservation: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long, allow_hyphen_values = true)]
+    memory_swap: Option<String>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long, allow_hyphen_values = true)]
+    pids_limit: Option<i64>,
+    /// Restart policy to apply when a container exits
+    #[arg(long)]
+    restart: Option<String>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    #[arg(value_name = "CONTAINER")]
+    container: String,
+    #[arg(value_name = "NEW_NAME")]
+    new_name: String,
+}
+
+fn out(s: &str) -> CliResult {
+    let mut o = io::stdout().lock();
+    match o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::failed(format!("writing output: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// Docker runs the rest of a batch when one name fails, then exits 1.
+fn each(names: &[String], mut f: impl FnMut(&str) -> Result<(), EngineError>) -> CliResult {
+    let mut errors = Vec::new();
+    for n in names {
+        match f(n) {
+            Ok(()) => out(&format!("{n}\n"))?,
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::failed(errors.join("\nError: ")))
+    }
+}
+
+/// `create` and the first half of `run`. Errors exit 125 like docker's.
+fn create_from(
+    engine: &Engine,
+    a: &RunArgs,
+) -> CliResult<(String, crate::cli::runflags::CreateRequest)> {
+    let req = to_create_request(&a.flags, a.args.image(), a.args.command(), &|k| {
+        std::env::var(k).ok()
+    })
+    .map_err(|e| CliError::usage(e.to_string()))?;
+    if req.tty {
+        return Err(CliError::usage(
+            "-t/--tty is not supported yet by this build of berth (attach with a pseudo-terminal arrives with the console work)",
+        ));
+    }
+    if let Some(p) = &req.cidfile {
+        if p.exists() {
+            return Err(CliError::usage(format!(
+                "Container ID file found, make sure the other container isn't running or delete {}",
+                p.display()
+            )));
+        }
+    }
+    let id = match engine.container_create(req.name.clone(), req.body.clone()) {
+        Ok(id) => id,
+        Err(EngineError::NotFound(msg)) if msg.starts_with("No such image") => {
+            let name = msg.trim_start_matches("No such image: ");
+            eprintln!("Unable to find image '{name}' locally");
+            return Err(CliError::usage(format!(
+                "{msg} (pulling images arrives with registry support: load or import it first)"
+            )));
+        }
+        Err(e) => return Err(CliError::usage(e.to_string())),
+    };
+    if let Some(p) = &req.cidfile {
+        std::fs::write(p, &id).map_err(|e| {
+            CliError::usage(format!(
+                "writing the container ID file {}: {e}",
+                p.display()
+            ))
+        })?;
+    }
+    Ok((id, req))
+}
+
+pub fn create(engine: &Engine, a: RunArgs) -> CliResult {
+    let (id, _) = create_from(engine, &a)?;
+    out(&format!("{id}\n"))
+}
+
+pub fn run(engine: &Engine, a: RunArgs) -> CliResult {
+    let (id, req) = create_from(engine, &a)?;
+    let watch = match engine.container_start(&id)? {
+        Ok(w) => w,
+        Err(e) => {
+            if req.body.host_config.as_ref().and_then(|h| h.auto_remove) == Some(true) {
+                let _ = engine.container_remove(&id, true);
+            }
+            return Err(CliError {
+                message: e.message,
+                code: e.code,
+            });
+        }
+    };
+    if req.detach {
+        return out(&format!("{id}\n"));
+    }
+    let code = follow_until_exit(engine, &id, watch)?;
+    if req.body.host_config.as_ref().and_then(|h| h.auto_remove) == Some(true) {
+        engine.container_wait_removed(&id, Duration::from_secs(30))?;
+    }
+    exit_with(code)
+}
+
+/// The container's exit code becomes ours, silently.
+fn exit_with(code: i32) -> CliResult {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(CliError {
+            message: String::new(),
+            code,
+        })
+    }
+}
+
+/// Streams the container's output to ours until it exits; returns its exit code.
+fn follow_until_exit(
+    engine: &Engine,
+    id: &str,
+    watch: Option<crate::engine::runtime::monitor::ExitWatch>,
+) -> CliResult<i32> {
+    let path = engine.container_log_path(id);
+    let exit = std::cell::Cell::new(None::<i32>);
+    let watch = std::cell::RefCell::new(watch);
+    let keep_following = || {
+        if exit.get().is_none() {
+            let code = match watch.borrow_mut().as_mut() {
+                Some(w) => w.poll_exit(),
+                None => Some(engine.container_wait(id).unwrap_or(255) as i32),
+            };
+            exit.set(code);
+        }
+        exit.get().is_none()
+    };
+    let stdout = io::stdout();
+    let stderr = io::stderr();
+    let mut o = io::BufWriter::new(stdout.lock());
+    let opts = ReadOptions {
+        tail: None,
+        since: None,
+        until: None,
+        stdout: true,
+        stderr: true,
+    };
+    let mut sink = |e: &logs::LogEntry| -> io::Result<()> {
+        match e.stream {
+            Stream::Stdout => {
+                o.write_all(&e.line)?;
+                o.flush()
+            }
+            Stream::Stderr => {
+                o.flush()?;
+                let mut err = stderr.lock();
+                err.write_all(&e.line)?;
+                err.flush()
+            }
+        }
+    };
+    logs::stream(&path, &opts, true, &keep_following, &mut sink)
+        .map_err(|e| CliError::failed(format!("reading the container's output: {e}")))?;
+    let _ = o.flush();
+    // Closing the watch lets the monitor finish (and remove the container with --rm).
+    let code = exit.get().unwrap_or(0);
+    drop(watch);
+    Ok(code)
+}
+
+pub fn start(engine: &Engine, a: StartArgs) -> CliResult {
+    if a.interactive {
+        return Err(CliError::usage(
+            "start -i is not supported yet by this build of berth",
+        ));
+    }
+    if a.attach {
+        if a.containers.len() > 1 {
+            return Err(CliError::usage(
+                "you cannot start and attach multiple containers at once",
+            ));
+        }
+        let rec = engine.container_get(&a.containers[0])?;
+        let watch = match engine.container_start(&rec.id)? {
+            Ok(w) => w,
+            Err(e) => {
+                return Err(CliError {
+                    message: e.message,
+                    code: e.code,
+                })
+            }
+        };
+        return exit_with(follow_until_exit(engine, &rec.id, watch)?);
+    }
+    let mut errors = Vec::new();
+    for n in &a.containers {
+        match engine.container_start(n) {
+            Ok(Ok(_)) => out(&format!("{n}\n"))?,
+            Ok(Err(e)) => errors.push(e.message),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::failed(errors.join("\nError: ")))
+    }
+}
+
+pub fn stop(engine: &Engine, a: StopArgs) -> CliResult {
+    each(&a.containers, |n| match &a.signal {
+        Some(sig) => engine.container_kill(n, sig).and_then(|_| {
+            let rec = engine.container_get(n)?;
+            engine
+                .container_wait_stopped(
+                    &rec.id,
+                    Some(Duration::from_secs(a.time.unwrap_or(10).max(0) as u64)),
+                )
+                .map(|_| ())
+        }),
+        None => engine.container_stop(n, a.time),
+    })
+}
+
+pub fn restart(engine: &Engine, a: StopArgs) -> CliResult {
+    each(&a.containers, |n| {
+        engine.container_stop(n, a.time)?;
+        match engine.container_start(n)? {
+            Ok(_) => Ok(()),
+            Err(e) => Err(EngineError::Other(e.message)),
+        }
+    })
+}
+
+pub fn kill(engine: &Engine, a: KillArgs) -> CliResult {
+    each(&a.containers, |n| engine.container_kill(n, &a.signal))
+}
+
+pub fn rm(engine: &Engine, a: RmArgs) -> CliResult {
+    each(&a.containers, |n| {
+        engine.container_remove(n, a.force).map(|_| ())
+    })
+}
+
+pub fn wait(engine: &Engine, a: WaitArgs) -> CliResult {
+    let mut errors = Vec::new();
+    for n in &a.containers {
+        match engine.container_wait(n) {
+            Ok(code) => out(&format!("{code}\n"))?,
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::failed(errors.join("\nError: ")))
+    }
+}
+
+pub fn pause(engine: &Engine, a: NamesArgs, paused: bool) -> CliResult {
+    each(&a.containers, |n| engine.container_pause(n, paused))
+}
+
+/// docker top's default `ps -ef` columns.
+pub fn top(engine: &Engine, a: TopArgs) -> CliResult {
+    let rows = engine.container_top(&a.container)?;
+    // SAFETY: sysconf with a valid name.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let boot = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("btime "))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        })
+        .unwrap_or(0);
+    let users = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let user_name = |uid: u32| {
+        users
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+            })
+            .unwrap_or_else(|| uid.to_string())
+    };
+    let mut tw = crate::cli::gotemplate::TabWriter::new();
+    tw.write_line("UID\tPID\tPPID\tC\tSTIME\tTTY\tTIME\tCMD");
+    for r in rows {
+        let start = chrono::DateTime::from_timestamp(boot + (r.start_ticks / hz) as i64, 0)
+            .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+            .unwrap_or_default();
+        let secs = r.cpu_ticks / hz;
+        let tty = if r.tty_nr == 0 {
+            "?".to_string()
+        } else {
+            format!("pts/{}", r.tty_nr & 0xff)
+        };
+        tw.write_line(&format!(
+            "{}\t{}\t{}\t0\t{}\t{}\t{:02}:{:02}:{:02}\t{}",
+            user_name(r.uid),
+            r.pid,
+            r.ppid,
+            start,
+            tty,
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60,
+            r.cmd
+        ));
+    }
+    out(&tw.finish())
+}
+
+fn stats_table(engine: &Engine, a: &StatsArgs) -> CliResult<String> {
+    use crate::cli::units::{bytes_size, size3};
+    let names: Vec<String> = if a.containers.is_empty() {
+        engine
+            .container_list()?
+            .into_iter()
+            .filter(|r| a.all || r.state.running)
+            .map(|r| r.id)
+            .collect()
+    } else {
+        a.containers.clone()
+    };
+    let mut rows = Vec::new();
+    for n in &names {
+        let s = engine.container_stats(n)?;
+        rows.push(json!({
+            "ID": if a.no_trunc { s.id.clone() } else { short_id(&s.id).to_string() },
+            "Container": n,
+            "Name": s.name,
+            "CPUPerc": format!("{:.2}%", s.cpu_percent),
+            "MemUsage": format!("{} / {}", bytes_size(s.mem_used), bytes_size(s.mem_limit)),
+            "MemPerc": format!("{:.2}%", s.mem_percent),
+            "NetIO": format!("{} / {}", size3(s.net_rx), size3(s.net_tx)),
+            "BlockIO": format!("{} / {}", size3(s.block_read), size3(s.block_write)),
+            "PIDs": s.pids.to_string(),
+        }));
+    }
+    let headers = json!({
+        "ID": "CONTAINER ID", "Container": "CONTAINER", "Name": "NAME", "CPUPerc": "CPU %",
+        "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O",
+        "BlockIO": "BLOCK I/O", "PIDs": "PIDS",
+    });
+    let default = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+    render_rows(a.format.as_deref(), default, &headers, &rows)
+}
+
+pub fn stats(engine: &Engine, a: StatsArgs) -> CliResult {
+    if a.no_stream {
+        return out(&stats_table(engine, &a)?);
+    }
+    // Redraw about once a second, like docker, until interrupted.
+    loop {
+        let table = stats_table(engine, &a)?;
+        out(&format!("\x1b[2J\x1b[H{table}"))?;
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+pub fn update(engine: &Engine, a: UpdateArgs) -> CliResult {
+    use crate::cli::runflags::{parse_bytes, parse_restart_policy};
+    let bytes = |v: &Option<String>, flag: &str| -> CliResult<Option<i64>> {
+        v.as_deref()
+            .map(|s| {
+                if s == "-1" {
+                    return Ok(-1);
+                }
+                parse_bytes(s).map_err(|e| {
+                    CliError::usage(format!("invalid argument {s:?} for \"--{flag}\" flag: {e}"))
+                })
+            })
+            .transpose()
+    };
+    if a.cpus.is_some() && (a.cpu_period.is_some() || a.cpu_quota.is_some()) {
+        return Err(CliError::usage(
+            "Conflicting options: Nano CPUs and CPU Period cannot both be set",
+        ));
+    }
+    let resources = bollard::models::Resources {
+        memory: bytes(&a.memory, "memory")?,
+        memory_reservation: bytes(&a.memory_reservation, "memory-reservation")?,
+        memory_swap: bytes(&a.memory_swap, "memory-swap")?,
+        nano_cpus: a.cpus.map(|c| (c * 1e9).round() as i64),
+        cpu_shares: a.cpu_shares,
+        cpu_period: a.cpu_period,
+        cpu_quota: a.cpu_quota,
+        cpuset_cpus: a.cpuset_cpus.clone(),
+        cpuset_mems: a.cpuset_mems.clone(),
+        pids_limit: a.pids_limit,
+        blkio_weight: a.blkio_weight,
+        ..Default::default()
+    };
+    let restart = a
+        .restart
+        .as_deref()
+        .map(parse_restart_policy)
+        .transpose()
+        .map_err(|e| CliError::usage(e.to_string()))?;
+    each(&a.containers, |n| {
+        engine.container_update(n, &resources, restart.clone())
+    })
+}
+
+pub fn rename(engine: &Engine, a: RenameArgs) -> CliResult {
+    engine.container_rename(&a.container, &a.new_name)?;
+    Ok(())
+}
+
+pub fn logs_cmd(engine: &Engine, a: LogsArgs) -> CliResult {
+    let rec = engine.container_get(&a.container)?;
+    let now = chrono::Utc::now();
+    let time = |s: &Option<String>,
+                flag: &str|
+     -> CliResult<Option<chrono::DateTime<chrono::Utc>>> {
+        s.as_deref()
+            .map(|v| {
+                logs::parse_time_arg(v, now)
+                    .map_err(|e| CliError::usage(format!("invalid value for \"--{flag}\": {e}")))
+            })
+            .transpose()
+    };
+    let tail = match a.tail.as_str() {
+        "all" | "" => None,
+        n => Some(n.parse::<i64>().map_err(|_| {
+            CliError::usage(format!("invalid value for \"tail\": {n:?} is not a number"))
+        })?)
+        .filter(|n| *n >= 0)
+        .map(|n| n as usize),
+    };
+    let opts = ReadOptions {
+        tail,
+        since: time(&a.since, "since")?,
+        until: time(&a.until, "until")?,
+        stdout: true,
+        stderr: true,
+    };
+    let path = engine.container_log_path(&rec.id);
+    let id = rec.id.clone();
+    let keep_following = || {
+        engine
+            .container_get(&id)
+            .map(|r| r.state.running || r.state.restarting)
+            .unwrap_or(false)
+    };
+    let stdout = io::stdout();
+    let stderr = io::stderr();
+    let mut o = io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut e_out = io::BufWriter::with_capacity(1 << 16, stderr.lock());
+    let ts = a.timestamps;
+    let follow = a.follow;
+    let mut sink = |e: &logs::LogEntry| -> io::Result<()> {
+        let w: &mut dyn Write = match e.stream {
+            Stream::Stdout => &mut o,
+            Stream::Stderr => &mut e_out,
+        };
+        if ts {
+            w.write_all(
+                e.time
+                    .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                    .as_bytes(),
+            )?;
+            w.write_all(b" ")?;
+        }
+        w.write_all(&e.line)?;
+        if follow {
+            w.flush()?;
+        }
+        Ok(())
+    };
+    if !path.exists() {
+        return Ok(());
+    }
+    logs::stream(&path, &opts, a.follow, &keep_following, &mut sink)
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let _ = o.flush();
+    let _ = e_out.flush();
+    Ok(())
+}
+
+/// Docker's STATUS column text.
+pub fn status_text(rec: &ContainerRecord, now: chrono::DateTime<chrono::Utc>) -> String {
+    let s = &rec.state;
+    let ago = |t: &str| parse_time(t).map(|t| human_duration(now - t));
+    if s.restarting {
+        return format!(
+            "Restarting ({}) {} ago",
+            s.exit_code,
+            ago(&s.finished_at).unwrap_or_default()
+        );
+    }
+    if s.running {
+        let up = ago(&s.started_at).unwrap_or_default();
+        return if s.paused {
+            format!("Up {up} (Paused)")
+        } else {
+            format!("Up {up}")
+        };
+    }
+    if s.status == "created" {
+        return "Created".into();
+    }
+    match parse_time(&s.finished_at).filter(|t| t.timestamp() > 0) {
+        Some(t) => format!("Exited ({}) {} ago", s.exit_code, human_duration(now - t)),
+        None => format!("Exited ({})", s.exit_code),
+    }
+}
+
+fn command_text(rec: &ContainerRecord, trunc: bool) -> String {
+    let mut cmd = rec.config.path.clone();
+    for a in &rec.config.args {
+        cmd.push(' ');
+        cmd.push_str(a);
+    }
+    if trunc && cmd.chars().count() > 20 {
+        cmd = format!("{}…", cmd.chars().take(19).collect::<String>());
+    }
+    format!("{cmd:?}")
+}
+
+fn ps_matches(rec: &ContainerRecord, filters: &[(String, String)]) -> CliResult<bool> {
+    for (k, v) in filters {
+        let ok = match k.as_str() {
+            "status" => {
+                rec.state.status == *v || (v == "running" && rec.state.running && !rec.state.paused)
+            }
+            "name" => rec.name.contains(v.trim_start_matches('/')),
+            "id" => rec.id.starts_with(v),
+            "exited" => {
+                !rec.state.running
+                    && rec.state.status == "exited"
+                    && v.parse::<i64>().ok() == Some(rec.state.exit_code)
+            }
+            "ancestor" => {
+                rec.config.config.image.as_deref() == Some(v.as_str())
+                    || rec.config.image.contains(v)
+            }
+            "label" => {
+                let labels = rec.config.config.labels.clone().unwrap_or_default();
+                match v.split_once('=') {
+                    Some((lk, lv)) => labels.get(lk).map(String::as_str) == Some(lv),
+                    None => labels.contains_key(v),
+                }
+            }
+            _ => return Err(CliError::failed(format!("invalid filter '{k}'"))),
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub fn ps(engine: &Engine, a: PsArgs) -> CliResult {
+    let mut filters = Vec::new();
+    for f in &a.filter {
+        let (k, v) = f.split_once('=').ok_or_else(|| {
+            CliError::usage(format!("bad format of filter (expected name=value): {f}"))
+        })?;
+        filters.push((k.to_string(), v.to_string()));
+    }
+    let mut list = engine.container_list()?;
+    let limit = if a.latest { 1 } else { a.last };
+    let all = a.all || limit > 0 || filters.iter().any(|(k, _)| k == "status" || k == "exited");
+    list.retain(|r| all || r.state.running);
+    let mut kept = Vec::new();
+    for r in list {
+        if ps_matches(&r, &filters)? {
+            kept.push(r);
+        }
+    }
+    if limit > 0 {
+        kept.truncate(limit as usize);
+    }
+    let now = chrono::Utc::now();
+    let rows: Vec<Value> = kept
+        .iter()
+        .map(|r| {
+            let labels = r.config.config.labels.clone().unwrap_or_default();
+            let mut labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            labels.sort();
+            json!({
+                "ID": if a.no_trunc { r.id.clone() } else { short_id(&r.id).to_string() },
+                "Image": r.config.config.image.clone().unwrap_or_default(),
+                "Command": command_text(r, !a.no_trunc),
+                "CreatedAt": crate::cli::units::created_at(Some(&r.created)),
+                "RunningFor": since(Some(&r.created), now),
+                "Ports": "",
+                "State": r.state.status,
+                "Status": status_text(r, now),
+                "Size": "0B",
+                "Names": r.name,
+                "Labels": labels.join(","),
+                "Mounts": "",
+                "Networks": r.config.host_config.network_mode.clone().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let headers = json!({
+        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+        "RunningFor": "CREATED", "Ports": "PORTS", "State": "STATE", "Status": "STATUS",
+        "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS",
+    });
+    let default = if a.quiet {
+        "{{.ID}}"
+    } else if a.size {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+    } else {
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+    };
+    let format = if a.quiet { None } else { a.format.as_deref() };
+    out(&render_rows(format, default, &headers, &rows)?)
+}

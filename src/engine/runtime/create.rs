@@ -1,0 +1,256 @@
+//! `create`: a container record from a request and its image, with the image's
+//! defaults merged in the way Docker merges them, plus the generated /etc files.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+
+use crate::engine::error::{Error, IoContext, Result};
+use crate::engine::image::config::RunConfig;
+use crate::engine::image::records::Images;
+use crate::engine::runtime::container::{ContainerConfig, ContainerRecord, Containers, State};
+use crate::engine::runtime::names;
+use crate::engine::store::{ids, Store};
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Image defaults under the user's choices: user env wins per key, a user Cmd replaces the
+/// image's, a user Entrypoint replaces the image's and drops its Cmd.
+pub fn merge_image_config(body: &mut ContainerCreateBody, img: &RunConfig) {
+    let mut env: Vec<String> = img.env.clone().unwrap_or_default();
+    for e in body.env.take().unwrap_or_default() {
+        let key = e.split('=').next().unwrap_or_default().to_string();
+        env.retain(|x| x.split('=').next() != Some(key.as_str()));
+        env.push(e);
+    }
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(0, format!("PATH={DEFAULT_PATH}"));
+    }
+    body.env = Some(env);
+    let user_entrypoint = body.entrypoint.is_some();
+    if !user_entrypoint {
+        body.entrypoint = img.entrypoint.clone();
+        if body.cmd.as_ref().is_none_or(|c| c.is_empty()) {
+            body.cmd = img.cmd.clone();
+        }
+    }
+    // `--entrypoint ""` means "no entrypoint".
+    if body
+        .entrypoint
+        .as_ref()
+        .is_some_and(|e| e.len() == 1 && e[0].is_empty())
+    {
+        body.entrypoint = None;
+    }
+    if body.working_dir.as_deref().unwrap_or("").is_empty() {
+        body.working_dir = img.working_dir.clone().filter(|w| !w.is_empty());
+    }
+    if body.user.as_deref().unwrap_or("").is_empty() {
+        body.user = img.user.clone().filter(|u| !u.is_empty());
+    }
+    if body.stop_signal.is_none() {
+        body.stop_signal = img.stop_signal.clone();
+    }
+    if let Some(ports) = &img.exposed_ports {
+        let mine = body.exposed_ports.get_or_insert_with(Vec::new);
+        for p in ports.keys() {
+            if !mine.contains(p) {
+                mine.push(p.clone());
+            }
+        }
+    }
+    if let Some(vols) = &img.volumes {
+        let mine = body.volumes.get_or_insert_with(Vec::new);
+        for v in vols.keys() {
+            if !mine.contains(v) {
+                mine.push(v.clone());
+            }
+        }
+    }
+    if let Some(labels) = &img.labels {
+        let mine = body.labels.get_or_insert_with(HashMap::new);
+        for (k, v) in labels {
+            mine.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+}
+
+/// The network modes this build can give a container.
+fn check_network_mode(hc: &mut HostConfig) -> Result<()> {
+    let mode = hc.network_mode.clone().unwrap_or_default();
+    match mode.as_str() {
+        // Bridge networking arrives with the network issue; until then a container
+        // gets its own empty network namespace.
+        "" | "default" => hc.network_mode = Some("none".into()),
+        "none" | "host" => {}
+        other => {
+            return Err(Error::invalid(format!(
+                "network {other} not found: this build of berth supports --network none and --network host"
+            )))
+        }
+    }
+    Ok(())
+}
+
+pub struct CreateOptions {
+    pub name: Option<String>,
+    pub body: ContainerCreateBody,
+}
+
+/// Host file a container's /etc/resolv.conf starts from.
+fn host_resolv_conf() -> String {
+    fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
+}
+
+/// Writes hostname, hosts and resolv.conf into the container's dir.
+pub fn write_etc_files(dir: &Path, hostname: &str, hc: &HostConfig) -> Result<()> {
+    fs::write(dir.join("hostname"), format!("{hostname}\n"))
+        .ctx(|| format!("writing {}/hostname", dir.display()))?;
+    let mut hosts = String::from(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+    );
+    for h in hc.extra_hosts.iter().flatten() {
+        if let Some((name, ip)) = h.split_once(':').or_else(|| h.split_once('=')) {
+            hosts.push_str(&format!("{ip}\t{name}\n"));
+        }
+    }
+    if hc.network_mode.as_deref() != Some("host") {
+        hosts.push_str(&format!("127.0.1.1\t{hostname}\n"));
+    }
+    fs::write(dir.join("hosts"), hosts).ctx(|| format!("writing {}/hosts", dir.display()))?;
+    let mut resolv = String::new();
+    let custom_dns = hc.dns.as_ref().is_some_and(|d| !d.is_empty());
+    for line in host_resolv_conf().lines() {
+        let t = line.trim_start();
+        let replaced = (custom_dns && t.starts_with("nameserver"))
+            || (hc.dns_search.as_ref().is_some_and(|d| !d.is_empty())
+                && (t.starts_with("search") || t.starts_with("domain")))
+            || (hc.dns_options.as_ref().is_some_and(|d| !d.is_empty()) && t.starts_with("options"));
+        if !replaced {
+            resolv.push_str(line);
+            resolv.push('\n');
+        }
+    }
+    for d in hc.dns.iter().flatten() {
+        resolv.push_str(&format!("nameserver {d}\n"));
+    }
+    if let Some(s) = hc.dns_search.as_ref().filter(|s| !s.is_empty()) {
+        resolv.push_str(&format!("search {}\n", s.join(" ")));
+    }
+    if let Some(o) = hc.dns_options.as_ref().filter(|o| !o.is_empty()) {
+        resolv.push_str(&format!("options {}\n", o.join(" ")));
+    }
+    fs::write(dir.join("resolv.conf"), resolv)
+        .ctx(|| format!("writing {}/resolv.conf", dir.display()))?;
+    Ok(())
+}
+
+pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
+    let image_name = opts
+        .body
+        .image
+        .clone()
+        .filter(|i| !i.is_empty())
+        .ok_or_else(|| {
+            Error::invalid("no image given: usage: create [OPTIONS] IMAGE [COMMAND] [ARG...]")
+        })?;
+    let images = Images::new(store);
+    let image_id = images.resolve(&image_name)?;
+    let image = images.get(&image_id)?;
+    let containers = Containers::new(store);
+    let name = match &opts.name {
+        Some(n) => names::validate(n)?,
+        None => loop {
+            let n = names::random_name();
+            if containers.resolve(&n).is_err() {
+                break n;
+            }
+        },
+    };
+    let mut body = opts.body;
+    let mut hc = body.host_config.take().unwrap_or_default();
+    check_network_mode(&mut hc)?;
+    if let Some(cfg) = &image.config.config {
+        merge_image_config(&mut body, cfg);
+    }
+    let mut argv: Vec<String> = body.entrypoint.clone().unwrap_or_default();
+    argv.extend(body.cmd.clone().unwrap_or_default());
+    if argv.is_empty() {
+        return Err(Error::invalid("no command specified"));
+    }
+    let id = ids::random_id();
+    let hostname = body
+        .hostname
+        .clone()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| ids::short_id(&id).to_string());
+    body.hostname = Some(hostname.clone());
+    body.image = Some(image_name);
+    let dir = store.paths.containers().join(&id);
+    for sub in ["", "upper", "work", "rootfs"] {
+        fs::create_dir_all(dir.join(sub))
+            .ctx(|| format!("creating {}", dir.join(sub).display()))?;
+    }
+    let result = (|| {
+        write_etc_files(&dir, &hostname, &hc)?;
+        let rec = ContainerRecord {
+            id: id.clone(),
+            name,
+            created: crate::engine::image::config::now_rfc3339(),
+            config: ContainerConfig {
+                path: argv[0].clone(),
+                args: argv[1..].to_vec(),
+                config: body,
+                host_config: hc,
+                image: image_id,
+            },
+            state: State::created(),
+        };
+        containers.insert(&rec)
+    })();
+    if let Err(e) = result {
+        let _ = crate::engine::store::tmp::remove_tree(&dir);
+        return Err(e);
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_follows_docker() {
+        let img = RunConfig {
+            env: Some(vec!["PATH=/bin".into(), "A=1".into()]),
+            cmd: Some(vec!["sh".into()]),
+            entrypoint: Some(vec!["/init".into()]),
+            working_dir: Some("/srv".into()),
+            ..Default::default()
+        };
+        let mut b = ContainerCreateBody {
+            env: Some(vec!["A=2".into(), "B=3".into()]),
+            ..Default::default()
+        };
+        merge_image_config(&mut b, &img);
+        assert_eq!(
+            b.env,
+            Some(vec!["PATH=/bin".into(), "A=2".into(), "B=3".into()])
+        );
+        assert_eq!(b.entrypoint, Some(vec!["/init".into()]));
+        assert_eq!(b.cmd, Some(vec!["sh".into()]));
+        assert_eq!(b.working_dir.as_deref(), Some("/srv"));
+
+        // A user entrypoint drops the image's Cmd; "" clears the entrypoint.
+        let mut b = ContainerCreateBody {
+            entrypoint: Some(vec!["".into()]),
+            ..Default::default()
+        };
+        merge_image_config(&mut b, &img);
+        assert_eq!(b.entrypoint, None);
+        assert_eq!(b.cmd, None);
+        assert!(b.env.unwrap_or_default()[0].starts_with("PATH="));
+    }
+}

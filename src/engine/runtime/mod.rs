@@ -1,0 +1,16 @@
+//! The container runtime: records, the per-container monitor process, lifecycle,
+//! OCI spec building, cgroups, logs.
+
+pub mod cgroups;
+pub mod container;
+pub mod create;
+pub mod inspect;
+pub mod lifecycle;
+pub mod logs;
+pub mod lookup;
+pub mod monitor;
+pub mod names;
+pub mod paths;
+pub mod seccomp;
+pub mod spec;
+pub mod stats;

@@ -1,0 +1,531 @@
+//! Containers end to end through the real binary, as root: real namespaces, overlay
+//! mounts, cgroups (v1 on these machines) and the per-container monitor.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Berth;
+
+fn with_busybox() -> Berth {
+    let b = Berth::new();
+    b.load("busybox-docker-archive.tar");
+    b
+}
+
+fn state(b: &Berth, name: &str, field: &str) -> String {
+    b.run(&["inspect", "-f", &format!("{{{{.State.{field}}}}}"), name])
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
+}
+
+/// The process is gone or a zombie (PID 1 on these machines may never reap it).
+fn gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s
+            .rfind(')')
+            .is_some_and(|i| s[i + 1..].trim_start().starts_with('Z')),
+        Err(_) => true,
+    }
+}
+
+/// Polls until `f` holds or `secs` pass (containers change state asynchronously).
+fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+#[test]
+fn run_prints_output_and_returns_the_exit_code() {
+    let b = with_busybox();
+    let r = b
+        .run(&["run", "--rm", "busybox", "echo", "hello world"])
+        .ok();
+    assert_eq!(r.stdout, "hello world\n");
+    assert!(
+        b.run(&["ps", "-aq"]).ok().stdout.is_empty(),
+        "--rm removes the container"
+    );
+
+    let r = b.run(&[
+        "run",
+        "--name",
+        "three",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.stdout, "out\n");
+    assert_eq!(r.stderr, "err\n");
+    assert_eq!(state(&b, "three", "ExitCode"), "3");
+    assert_eq!(state(&b, "three", "Status"), "exited");
+    let logs = b.run(&["logs", "three"]).ok();
+    assert_eq!(
+        (logs.stdout.as_str(), logs.stderr.as_str()),
+        ("out\n", "err\n")
+    );
+}
+
+#[test]
+fn exit_codes_125_126_127_like_docker() {
+    let b = with_busybox();
+    let r = b.run(&["run", "--rm", "busybox", "no-such-command"]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("executable file not found in $PATH"),
+        "{}",
+        r.stderr
+    );
+    let r = b.run(&["run", "--rm", "busybox", "/etc/passwd"]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    assert!(r.stderr.contains("permission denied"), "{}", r.stderr);
+    let r = b.run(&["run", "--rm", "nosuchimage"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("Unable to find image 'nosuchimage:latest' locally"),
+        "{}",
+        r.stderr
+    );
+    let r = b.run(&["run", "--rm", "--memory", "lots", "busybox", "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        b.run(&["ps", "-aq"]).ok().stdout.is_empty(),
+        "failed runs leave nothing"
+    );
+}
+
+#[test]
+fn detached_container_outlives_the_cli_and_stops() {
+    let b = with_busybox();
+    let id = b
+        .run(&[
+            "run",
+            "-d",
+            "--name",
+            "sleeper",
+            "busybox",
+            "sh",
+            "-c",
+            "echo started; exec sleep 300",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64);
+    // The CLI has exited; the container runs on under its monitor.
+    assert_eq!(state(&b, "sleeper", "Running"), "true");
+    let pid: i32 = state(&b, "sleeper", "Pid").parse().expect("pid");
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+    let ps = b.run(&["ps"]).ok().stdout;
+    assert!(
+        ps.lines().nth(1).is_some_and(|l| l.starts_with(&id[..12])
+            && l.contains("Up ")
+            && l.ends_with("sleeper")),
+        "{ps}"
+    );
+    assert!(eventually(5, || b.run(&["logs", "sleeper"]).stdout == "started\n"));
+
+    // PID 1 ignores SIGTERM without a handler: stop falls back to SIGKILL after -t.
+    let t = Instant::now();
+    b.run(&["stop", "-t", "1", "sleeper"]).ok();
+    assert!(t.elapsed() < Duration::from_secs(8));
+    assert_eq!(state(&b, "sleeper", "Status"), "exited");
+    assert_eq!(state(&b, "sleeper", "ExitCode"), "137");
+    assert!(gone(pid));
+    let all = b
+        .run(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+        .ok()
+        .stdout;
+    assert!(all.starts_with("sleeper Exited (137)"), "{all}");
+    assert!(b.run(&["ps", "-q"]).ok().stdout.is_empty());
+
+    // Start it again, kill it, wait for it.
+    b.run(&["start", "sleeper"]).ok();
+    assert_eq!(state(&b, "sleeper", "Running"), "true");
+    b.run(&["kill", "-s", "KILL", "sleeper"]).ok();
+    let w = b.run(&["wait", "sleeper"]).ok();
+    assert_eq!(w.stdout.trim(), "137");
+    b.run(&["rm", "sleeper"]).ok();
+    assert!(b.run(&["ps", "-aq"]).ok().stdout.is_empty());
+    // Nothing of it is left mounted.
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(!mounts.contains(&id), "rootfs still mounted");
+}
+
+#[test]
+fn rm_refuses_a_running_container_unless_forced() {
+    let b = with_busybox();
+    b.run(&["run", "-d", "--name", "busy", "busybox", "sleep", "300"])
+        .ok();
+    let r = b.run(&["rm", "busy"]).fails();
+    assert!(
+        r.stderr
+            .contains("stop the container before removing or force remove"),
+        "{}",
+        r.stderr
+    );
+    let r = b
+        .run(&["run", "-d", "--name", "busy", "busybox", "true"])
+        .fails();
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("The container name \"/busy\" is already in use"),
+        "{}",
+        r.stderr
+    );
+    b.run(&["rm", "-f", "busy"]).ok();
+    assert!(b.run(&["ps", "-aq"]).ok().stdout.is_empty());
+}
+
+#[test]
+fn default_capabilities_and_seccomp_match_docker() {
+    let b = with_busybox();
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "grep -E '^(CapBnd|CapEff|Seccomp|NoNewPrivs):' /proc/self/status",
+        ])
+        .ok();
+    // Docker's 14 default capabilities.
+    assert!(
+        r.stdout.contains("CapBnd:\t00000000a80425fb"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("CapEff:\t00000000a80425fb"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("Seccomp:\t2"),
+        "seccomp filter on by default: {}",
+        r.stdout
+    );
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "NET_BIND_SERVICE",
+            "--security-opt",
+            "no-new-privileges",
+            "busybox",
+            "sh",
+            "-c",
+            "grep -E '^(CapBnd|NoNewPrivs):' /proc/self/status",
+        ])
+        .ok();
+    assert!(
+        r.stdout.contains("CapBnd:\t0000000000000400"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("NoNewPrivs:\t1"), "{}", r.stdout);
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "--privileged",
+            "busybox",
+            "sh",
+            "-c",
+            "grep Seccomp: /proc/self/status",
+        ])
+        .ok();
+    assert!(r.stdout.contains("Seccomp:\t0"), "{}", r.stdout);
+}
+
+#[test]
+fn namespaces_hostname_and_users() {
+    let b = with_busybox();
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "-h",
+            "box1",
+            "-u",
+            "nobody",
+            "-w",
+            "/tmp",
+            "-e",
+            "GREETING=hi",
+            "busybox",
+            "sh",
+            "-c",
+            "hostname; id -u; pwd; echo $GREETING; echo $$; cat /etc/hostname",
+        ])
+        .ok();
+    assert_eq!(r.stdout, "box1\n65534\n/tmp\nhi\n1\nbox1\n");
+    // --network none: only a loopback interface.
+    let r = b
+        .run(&["run", "--rm", "busybox", "sh", "-c", "ls /sys/class/net"])
+        .ok();
+    assert_eq!(r.stdout.trim(), "lo");
+    let r = b.run(&["run", "--rm", "--read-only", "busybox", "touch", "/x"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
+}
+
+#[test]
+fn resource_limits_reach_the_cgroup() {
+    let b = with_busybox();
+    let id = b
+        .run(&[
+            "run",
+            "-d",
+            "-m",
+            "64m",
+            "--pids-limit",
+            "50",
+            "--cpus",
+            "0.5",
+            "busybox",
+            "sleep",
+            "300",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let cg = |ctrl: &str, file: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{ctrl}/berth-{id}/{file}"))
+            .unwrap_or_else(|e| panic!("reading {ctrl}/{file}: {e}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(cg("memory", "memory.limit_in_bytes"), "67108864");
+    assert_eq!(cg("pids", "pids.max"), "50");
+    assert_eq!(cg("cpu", "cpu.cfs_quota_us"), "50000");
+    b.run(&["rm", "-f", &id]).ok();
+    assert!(
+        !std::path::Path::new(&format!("/sys/fs/cgroup/memory/berth-{id}")).exists(),
+        "cgroup removed"
+    );
+}
+
+#[test]
+fn restart_policy_restarts_a_failing_container_with_backoff() {
+    let b = with_busybox();
+    b.run(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; exit 1",
+    ])
+    .ok();
+    assert!(
+        eventually(20, || state(&b, "flaky", "Status") == "exited"
+            && b.run(&["inspect", "-f", "{{.RestartCount}}", "flaky"])
+                .stdout
+                .trim()
+                == "2"),
+        "restart count: {}",
+        b.run(&[
+            "inspect",
+            "-f",
+            "{{.RestartCount}} {{.State.Status}}",
+            "flaky"
+        ])
+        .stdout
+    );
+    assert_eq!(b.run(&["logs", "flaky"]).ok().stdout, "run\nrun\nrun\n");
+    assert_eq!(state(&b, "flaky", "ExitCode"), "1");
+}
+
+#[test]
+fn a_killed_monitor_is_noticed_and_cleaned_up() {
+    let b = with_busybox();
+    let id = b
+        .run(&["run", "-d", "busybox", "sleep", "300"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let pid: i32 = state(&b, &id, "Pid").parse().expect("pid");
+    let engine = berth::engine::Engine::open(Some(b.path())).expect("engine");
+    let monitor = engine.container_get(&id).expect("record").state.monitor_pid as i32;
+    assert!(monitor > 0);
+    // SAFETY: kill(2) on a pid we just read.
+    unsafe { libc::kill(monitor, libc::SIGKILL) };
+    assert!(eventually(5, || gone(monitor)));
+    // The next command notices, kills what is left and records the exit.
+    assert_eq!(state(&b, &id, "Status"), "exited");
+    assert_eq!(state(&b, &id, "ExitCode"), "137");
+    assert!(eventually(5, || gone(pid)));
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(!mounts.contains(&id), "rootfs still mounted");
+}
+
+#[test]
+fn logs_tail_timestamps_and_rename() {
+    let b = with_busybox();
+    b.run(&["run", "--name", "counter", "busybox", "seq", "1", "100"])
+        .ok();
+    assert_eq!(
+        b.run(&["logs", "--tail", "3", "counter"]).ok().stdout,
+        "98\n99\n100\n"
+    );
+    let ts = b.run(&["logs", "-t", "--tail", "1", "counter"]).ok().stdout;
+    assert!(ts.ends_with("Z 100\n") && ts.starts_with("20"), "{ts}");
+    b.run(&["rename", "counter", "numbers"]).ok();
+    assert_eq!(b.run(&["logs", "-n", "1", "numbers"]).ok().stdout, "100\n");
+    let r = b.run(&["logs", "counter"]).fails();
+    assert!(
+        r.stderr.contains("No such container: counter"),
+        "{}",
+        r.stderr
+    );
+    let inspect = b.run(&["container", "inspect", "numbers"]).ok().stdout;
+    let v: serde_json::Value = serde_json::from_str(&inspect).expect("json");
+    assert_eq!(v[0]["Name"], "/numbers");
+    assert_eq!(v[0]["Path"], "seq");
+    assert_eq!(v[0]["State"]["ExitCode"], 0);
+    assert_eq!(v[0]["Config"]["Image"], "busybox");
+}
+
+#[test]
+fn pause_unpause_and_top() {
+    let b = with_busybox();
+    b.run(&[
+        "run",
+        "-d",
+        "--name",
+        "p1",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do sleep 1; done",
+    ])
+    .ok();
+    let top = b.run(&["top", "p1"]).ok().stdout;
+    assert!(top.starts_with("UID"), "{top}");
+    assert!(top.contains("PPID") && top.contains("CMD"), "{top}");
+    assert!(
+        top.lines()
+            .any(|l| l.starts_with("root") && l.contains("sh -c while true")),
+        "{top}"
+    );
+    b.run(&["pause", "p1"]).ok();
+    assert_eq!(state(&b, "p1", "Status"), "paused");
+    let ps = b.run(&["ps", "--format", "{{.Status}}"]).ok().stdout;
+    assert!(ps.contains("(Paused)"), "{ps}");
+    let r = b.run(&["pause", "p1"]).fails();
+    assert!(r.stderr.contains("is already paused"), "{}", r.stderr);
+    b.run(&["unpause", "p1"]).ok();
+    assert_eq!(state(&b, "p1", "Status"), "running");
+    // A paused container still stops (thawed first so it can take the signal).
+    b.run(&["pause", "p1"]).ok();
+    b.run(&["stop", "-t", "1", "p1"]).ok();
+    assert_eq!(state(&b, "p1", "Status"), "exited");
+}
+
+#[test]
+fn stats_no_stream_reports_usage_from_the_cgroup() {
+    let b = with_busybox();
+    b.run(&[
+        "run",
+        "-d",
+        "--name",
+        "st",
+        "-m",
+        "32m",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do :; done",
+    ])
+    .ok();
+    let t = b.run(&["stats", "--no-stream"]).ok().stdout;
+    let lines: Vec<&str> = t.lines().collect();
+    assert!(
+        lines[0].starts_with("CONTAINER ID   NAME      CPU %     MEM USAGE / LIMIT"),
+        "{t}"
+    );
+    assert!(
+        lines[1].contains(" st ") && lines[1].contains("/ 32MiB"),
+        "{t}"
+    );
+    // A busy loop shows real CPU use.
+    let cpu = b
+        .run(&["stats", "--no-stream", "--format", "{{.CPUPerc}}", "st"])
+        .ok()
+        .stdout;
+    let pct: f64 = cpu.trim().trim_end_matches('%').parse().expect("cpu %");
+    assert!(pct > 10.0, "{cpu}");
+    let pids = b
+        .run(&["stats", "--no-stream", "--format", "{{.PIDs}}", "st"])
+        .ok()
+        .stdout;
+    assert_eq!(pids.trim(), "1");
+}
+
+#[test]
+fn update_changes_live_limits_and_the_record() {
+    let b = with_busybox();
+    let id = b
+        .run(&["run", "-d", "-m", "64m", "busybox", "sleep", "300"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    b.run(&[
+        "update",
+        "-m",
+        "96m",
+        "--memory-swap",
+        "200m",
+        "--pids-limit",
+        "20",
+        "--restart",
+        "always",
+        &id,
+    ])
+    .ok();
+    let read = |ctrl: &str, f: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{ctrl}/berth-{id}/{f}"))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(read("memory", "memory.limit_in_bytes"), "100663296");
+    assert_eq!(read("pids", "pids.max"), "20");
+    let hc = b
+        .run(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}",
+            &id,
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(hc.trim(), "100663296 always");
+    let r = b.run(&["update", "--memory", "lots", &id]).fails();
+    assert_eq!(r.code, 125, "{}", r.stderr);
+}
