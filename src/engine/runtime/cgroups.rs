@@ -2247,22 +2247,10 @@ mod tests {
             .get("total_inactive_file")
             .is_some());
 
-        // Budget: `stats --no-stream` for 20 containers in ≤ 10 ms (best of 3).
-        let best = (0..3)
-            .map(|_| {
-                let t = Instant::now();
-                for _ in 0..20 {
-                    cg.sample(&path).unwrap();
-                }
-                t.elapsed()
-            })
-            .min()
-            .unwrap();
-        eprintln!("20 v1 samples: {best:?}");
-        assert!(
-            best <= Duration::from_millis(10),
-            "20 samples took {best:?}"
-        );
+        // Speed is measured by scripts/bench.sh, never asserted in a test.
+        for _ in 0..20 {
+            cg.sample(&path).unwrap();
+        }
 
         let freezer = root.join("freezer").join(&name);
         cg.freeze(&path, true).unwrap();
