@@ -529,3 +529,215 @@ fn update_changes_live_limits_and_the_record() {
     let r = b.run(&["update", "--memory", "lots", &id]).fails();
     assert_eq!(r.code, 125, "{}", r.stderr);
 }
+
+#[test]
+fn binds_named_and_anonymous_volumes() {
+    let b = with_busybox();
+    let host = tempfile::tempdir().expect("host dir");
+    std::fs::write(host.path().join("in.txt"), "from host\n").expect("write");
+    let bind = format!("{}:/data", host.path().display());
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "-v",
+            &bind,
+            "busybox",
+            "sh",
+            "-c",
+            "cat /data/in.txt; echo from container > /data/out.txt",
+        ])
+        .ok();
+    assert_eq!(r.stdout, "from host\n");
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("out.txt")).expect("out"),
+        "from container\n"
+    );
+    // Read-only binds refuse writes.
+    let ro = format!("{}:/data:ro", host.path().display());
+    let r = b.run(&["run", "--rm", "-v", &ro, "busybox", "touch", "/data/x"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
+
+    // A named volume outlives its containers.
+    b.run(&[
+        "run",
+        "--rm",
+        "-v",
+        "store:/s",
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /s/f",
+    ])
+    .ok();
+    assert_eq!(
+        b.run(&["run", "--rm", "-v", "store:/s", "busybox", "cat", "/s/f"])
+            .ok()
+            .stdout,
+        "kept\n"
+    );
+    let ls = b.run(&["volume", "ls"]).ok().stdout;
+    assert!(
+        ls.starts_with("DRIVER    VOLUME NAME\nlocal     store\n"),
+        "{ls}"
+    );
+    let insp = b
+        .run(&[
+            "volume",
+            "inspect",
+            "-f",
+            "{{.Driver}} {{.Scope}} {{.Mountpoint}}",
+            "store",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        insp.starts_with("local local ") && insp.trim().ends_with("/volumes/store/_data"),
+        "{insp}"
+    );
+
+    // An anonymous volume (-v /path) goes with rm -v; the named one stays.
+    let id = b
+        .run(&["create", "-v", "/anon", "-v", "store:/s", "busybox", "true"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let mounts = b
+        .run(&[
+            "inspect",
+            "-f",
+            "{{range .Mounts}}{{.Type}}:{{.Destination}}:{{.RW}} {{end}}",
+            &id,
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        mounts.contains("volume:/anon:true") && mounts.contains("volume:/s:true"),
+        "{mounts}"
+    );
+    let r = b.run(&["volume", "rm", "store"]).fails();
+    assert!(r.stderr.contains("volume is in use"), "{}", r.stderr);
+    assert_eq!(
+        b.run(&["volume", "ls", "-q"]).ok().stdout.lines().count(),
+        2
+    );
+    b.run(&["rm", "-v", &id]).ok();
+    assert_eq!(b.run(&["volume", "ls", "-q"]).ok().stdout, "store\n");
+    b.run(&["volume", "rm", "store"]).ok();
+    assert!(b.run(&["volume", "ls", "-q"]).ok().stdout.is_empty());
+}
+
+#[test]
+fn volume_container_backup_and_restore_walkthrough() {
+    // reference-features §1.8: a data container, a backup through --volumes-from into a
+    // bind mount, and a restore into a fresh data container.
+    let b = with_busybox();
+    let backup = tempfile::tempdir().expect("backup dir");
+    let bdir = format!("{}:/backup", backup.path().display());
+    b.run(&[
+        "create", "-v", "/dbdata", "--name", "dbdata", "busybox", "true",
+    ])
+    .ok();
+    b.run(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "dbdata",
+        "busybox",
+        "sh",
+        "-c",
+        "echo precious > /dbdata/test",
+    ])
+    .ok();
+    b.run(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "dbdata",
+        "-v",
+        &bdir,
+        "busybox",
+        "tar",
+        "cf",
+        "/backup/backup.tar",
+        "/dbdata",
+    ])
+    .ok();
+    assert!(backup.path().join("backup.tar").exists());
+    b.run(&[
+        "create", "-v", "/dbdata", "--name", "dbdata2", "busybox", "true",
+    ])
+    .ok();
+    b.run(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "dbdata2",
+        "-v",
+        &bdir,
+        "busybox",
+        "tar",
+        "xf",
+        "/backup/backup.tar",
+    ])
+    .ok();
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "--volumes-from",
+            "dbdata2:ro",
+            "busybox",
+            "cat",
+            "/dbdata/test",
+        ])
+        .ok();
+    assert_eq!(r.stdout, "precious\n");
+    let r = b.run(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "dbdata2:ro",
+        "busybox",
+        "touch",
+        "/dbdata/x",
+    ]);
+    assert_ne!(r.code, 0, "ro volumes-from");
+}
+
+#[test]
+fn image_volume_content_is_copied_into_a_new_volume() {
+    let b = with_busybox();
+    // The busybox fixture has /etc/passwd; an image declaring VOLUME /etc shows it in the volume.
+    let rootfs = common::fixture("busybox-rootfs.tar");
+    b.run(&[
+        "import",
+        "-c",
+        "VOLUME /var/www",
+        "-c",
+        "CMD [\"sh\"]",
+        rootfs.to_str().expect("path"),
+        "webvol",
+    ])
+    .ok();
+    let r = b
+        .run(&["run", "--name", "w1", "webvol", "sh", "-c", "ls /var/www"])
+        .ok();
+    assert!(r.stdout.contains("index.html"), "{}", r.stdout);
+    let vol = b
+        .run(&["inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", "w1"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let data = b.path().join("volumes").join(&vol).join("_data/index.html");
+    assert!(data.exists(), "{}", data.display());
+    let df = b.run(&["system", "df"]).ok().stdout;
+    assert!(
+        df.lines()
+            .any(|l| l.starts_with("Local Volumes   1         1")),
+        "{df}"
+    );
+}

@@ -288,7 +288,7 @@ pub fn run(engine: &Engine, a: RunArgs) -> CliResult {
         Ok(w) => w,
         Err(e) => {
             if req.body.host_config.as_ref().and_then(|h| h.auto_remove) == Some(true) {
-                let _ = engine.container_remove(&id, true);
+                let _ = engine.container_remove(&id, true, true);
             }
             return Err(CliError {
                 message: e.message,
@@ -440,7 +440,7 @@ pub fn kill(engine: &Engine, a: KillArgs) -> CliResult {
 
 pub fn rm(engine: &Engine, a: RmArgs) -> CliResult {
     each(&a.containers, |n| {
-        engine.container_remove(n, a.force).map(|_| ())
+        engine.container_remove(n, a.force, a.volumes).map(|_| ())
     })
 }
 

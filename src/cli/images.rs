@@ -568,24 +568,13 @@ pub fn history(engine: &Engine, a: HistoryArgs) -> CliResult {
     write_out(&render_rows(format, default, &headers, &values)?)
 }
 
-/// Asks y/N on the terminal; anything but y/yes (or no terminal) is "no".
-fn confirm(warning: &str) -> bool {
-    eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
-    let _ = io::stderr().flush();
-    let mut line = String::new();
-    if io::stdin().read_line(&mut line).is_err() {
-        return false;
-    }
-    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-}
-
 pub fn prune(engine: &Engine, a: PruneArgs) -> CliResult {
     let warning = if a.all {
         "WARNING! This will remove all images without at least one container associated to them."
     } else {
         "WARNING! This will remove all dangling images."
     };
-    if !a.force && !confirm(warning) {
+    if !a.force && !crate::cli::confirm(warning) {
         return Ok(());
     }
     let (records, reclaimed) = engine.image_prune(a.all)?;

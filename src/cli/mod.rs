@@ -8,6 +8,7 @@ pub mod output;
 pub mod runflags;
 mod system;
 pub mod units;
+mod volumes;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -51,6 +52,18 @@ impl From<EngineError> for CliError {
 }
 
 pub type CliResult<T = ()> = Result<T, CliError>;
+
+/// Asks y/N on the terminal; anything but y/yes (or no terminal answer) is "no".
+pub(crate) fn confirm(warning: &str) -> bool {
+    use std::io::Write;
+    eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -164,6 +177,9 @@ pub enum Command {
     Inspect(images::InspectArgs),
     /// Show the history of an image
     History(images::HistoryArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(volumes::VolumeCommand),
     /// Manage berth
     #[command(subcommand)]
     System(system::SystemCommand),
@@ -241,6 +257,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Inspect(a) => images::inspect(&engine, a),
         Command::History(a) => images::history(&engine, a),
         Command::System(c) => system::system_command(&engine, c),
+        Command::Volume(c) => volumes::volume_command(&engine, c),
         Command::Demo(a) => system::demo(&engine, a),
         Command::Run(a) => containers::run(&engine, a),
         Command::Create(a) => containers::create(&engine, a),

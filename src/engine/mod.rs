@@ -7,6 +7,7 @@ pub mod image;
 pub mod runtime;
 pub mod store;
 pub mod system;
+pub mod volume;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -199,8 +200,9 @@ impl Engine {
         runtime::lifecycle::update(&self.store, name_or_id, resources, restart)
     }
 
-    pub fn container_remove(&self, name_or_id: &str, force: bool) -> Result<String> {
-        runtime::lifecycle::remove(&self.store, name_or_id, force)
+    /// `rm [-f] [-v]`: with `volumes`, the container's anonymous volumes go too.
+    pub fn container_remove(&self, name_or_id: &str, force: bool, volumes: bool) -> Result<String> {
+        runtime::lifecycle::remove(&self.store, name_or_id, force, volumes)
     }
 
     pub fn container_rename(&self, name_or_id: &str, new_name: &str) -> Result<()> {
@@ -211,6 +213,36 @@ impl Engine {
 
     pub fn container_log_path(&self, id: &str) -> std::path::PathBuf {
         runtime::paths::log_path(&self.store, id)
+    }
+
+    pub fn volume_create(
+        &self,
+        name: Option<&str>,
+        labels: std::collections::BTreeMap<String, String>,
+        options: std::collections::BTreeMap<String, String>,
+    ) -> Result<volume::Volume> {
+        volume::Volumes::new(&self.store).create(name, labels, options, false)
+    }
+
+    pub fn volume_list(&self) -> Result<Vec<volume::Volume>> {
+        volume::Volumes::new(&self.store).list()
+    }
+
+    pub fn volume_inspect(&self, name: &str) -> Result<volume::Volume> {
+        volume::Volumes::new(&self.store).get(name)
+    }
+
+    /// Containers (ids) whose records mount the volume.
+    pub fn volume_users(&self, name: &str) -> Result<Vec<String>> {
+        volume::Volumes::new(&self.store).users(name)
+    }
+
+    pub fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
+        volume::Volumes::new(&self.store).remove(name, force)
+    }
+
+    pub fn volume_prune(&self, all: bool) -> Result<(Vec<String>, u64)> {
+        volume::Volumes::new(&self.store).prune(all)
     }
 
     /// Writers leave nothing behind on failure, but a killed one may have: collect it

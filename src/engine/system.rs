@@ -67,7 +67,23 @@ pub fn disk_usage(store: &Store) -> Result<DiskUsage> {
             total: containers,
             ..Default::default()
         },
-        volumes: UsageRow::default(),
+        volumes: volume_usage(store)?,
         build_cache: UsageRow::default(),
     })
+}
+
+fn volume_usage(store: &Store) -> Result<UsageRow> {
+    let vols = crate::engine::volume::Volumes::new(store);
+    let mut row = UsageRow::default();
+    for v in vols.list()? {
+        let size = crate::engine::volume::dir_size(&vols.data_dir(&v.name));
+        row.total += 1;
+        row.size += size;
+        if vols.users(&v.name)?.is_empty() {
+            row.reclaimable += size;
+        } else {
+            row.active += 1;
+        }
+    }
+    Ok(row)
 }

@@ -21,6 +21,9 @@ pub struct ContainerConfig {
     /// The program and its arguments (Entrypoint + Cmd).
     pub path: String,
     pub args: Vec<String>,
+    /// Volumes and binds, resolved at create time.
+    #[serde(default)]
+    pub mounts: Vec<crate::engine::runtime::mounts::MountPoint>,
 }
 
 /// Docker's State object plus what berth's monitor needs.
@@ -180,6 +183,24 @@ impl<'a> Containers<'a> {
         )?;
         tx.commit()?;
         Ok(rec.state)
+    }
+
+    /// Read-modify-write of the mount list, in one IMMEDIATE transaction.
+    pub fn update_mounts<F: FnOnce(&mut Vec<crate::engine::runtime::mounts::MountPoint>)>(
+        &self,
+        id: &str,
+        f: F,
+    ) -> Result<()> {
+        let mut db = self.store.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut rec = get_in(&tx, id)?;
+        f(&mut rec.config.mounts);
+        tx.execute(
+            "UPDATE containers SET config = ?2 WHERE id = ?1",
+            params![id, encode(&rec.config)?],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Read-modify-write of the HostConfig (for `update`), in one IMMEDIATE transaction.

@@ -195,6 +195,7 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
     }
     let result = (|| {
         write_etc_files(&dir, &hostname, &hc)?;
+        let mounts = crate::engine::runtime::mounts::resolve(store, &body, &hc)?;
         let rec = ContainerRecord {
             id: id.clone(),
             name,
@@ -205,6 +206,7 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
                 config: body,
                 host_config: hc,
                 image: image_id,
+                mounts,
             },
             state: State::created(),
         };

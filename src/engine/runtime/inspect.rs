@@ -31,7 +31,7 @@ pub struct ContainerInspect {
     pub exec_ids: Option<Vec<String>>,
     pub host_config: Value,
     pub graph_driver: Value,
-    pub mounts: Vec<Value>,
+    pub mounts: Vec<crate::engine::runtime::mounts::MountPoint>,
     pub config: Value,
     pub network_settings: Value,
 }
@@ -110,7 +110,15 @@ pub fn inspect(store: &Store, rec: &ContainerRecord) -> ContainerInspect {
             },
             "Name": "overlay",
         }),
-        mounts: vec![],
+        mounts: cfg
+            .mounts
+            .iter()
+            .cloned()
+            .map(|mut m| {
+                m.copy_up = false;
+                m
+            })
+            .collect(),
         config,
         network_settings: json!({
             "Bridge": "",

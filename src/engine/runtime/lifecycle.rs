@@ -252,7 +252,7 @@ pub fn remove_files(store: &Store, id: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("removing {}", dir.display()), e))
 }
 
-pub fn remove(store: &Store, name_or_id: &str, force: bool) -> Result<String> {
+pub fn remove(store: &Store, name_or_id: &str, force: bool, volumes: bool) -> Result<String> {
     let rec = get(store, name_or_id)?;
     if rec.state.running || rec.state.restarting {
         if !force {
@@ -279,7 +279,24 @@ pub fn remove(store: &Store, name_or_id: &str, force: bool) -> Result<String> {
     }
     remove_files(store, &rec.id)?;
     Containers::new(store).delete(&rec.id)?;
+    if volumes {
+        remove_anonymous_volumes(store, &rec)?;
+    }
     Ok(rec.id)
+}
+
+/// `rm -v` and `--rm`: the container's anonymous volumes, unless another container
+/// (through --volumes-from) still uses them. Named volumes always stay.
+pub fn remove_anonymous_volumes(store: &Store, rec: &ContainerRecord) -> Result<()> {
+    let vols = crate::engine::volume::Volumes::new(store);
+    for m in rec.config.mounts.iter().filter(|m| m.kind == "volume") {
+        if let Ok(v) = vols.get(&m.name) {
+            if v.anonymous && vols.users(&v.name)?.is_empty() {
+                vols.remove(&v.name, false)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `pause` / `unpause`: freeze or thaw every process of the container (cgroup freezer).

@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod lookup;
 pub mod monitor;
+pub mod mounts;
 pub mod names;
 pub mod paths;
 pub mod seccomp;

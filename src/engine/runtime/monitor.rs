@@ -309,6 +309,7 @@ fn run(store: &Store, id: &str, ready: &mut Option<fs::File>) -> Result<()> {
         if rec.config.host_config.auto_remove == Some(true) {
             super::lifecycle::remove_files(store, id)?;
             containers.delete(id)?;
+            super::lifecycle::remove_anonymous_volumes(store, &rec)?;
         }
         break;
     }
@@ -391,6 +392,8 @@ fn run_once(
             message: e.to_string(),
         });
     }
+    super::mounts::copy_up(store, id, &rootfs, &cfg.mounts)?;
+    let oci_mounts = super::mounts::to_oci(&cfg.mounts);
     let cg = Cgroups::detect().map_err(|e| Error::Other(format!("cgroups: {e}")))?;
     let cg_path = container_path(id);
     let nofile = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
@@ -418,7 +421,7 @@ fn run_once(
         host_config: &cfg.host_config,
         rootfs: &rootfs,
         etc,
-        mounts: &[],
+        mounts: &oci_mounts,
         cgroups_path: &cg_path,
         netns,
         nofile_hard_limit: nofile,
