@@ -741,3 +741,128 @@ fn image_volume_content_is_copied_into_a_new_volume() {
         "{df}"
     );
 }
+
+#[test]
+fn diff_export_and_commit() {
+    let b = with_busybox();
+    b.run(&[
+        "run",
+        "--name",
+        "changer",
+        "busybox",
+        "sh",
+        "-c",
+        "echo new > /added; echo x >> /etc/passwd; rm /bin/vi",
+    ])
+    .ok();
+    let d = b.run(&["diff", "changer"]).ok().stdout;
+    for want in ["A /added", "C /etc", "C /etc/passwd", "C /bin", "D /bin/vi"] {
+        assert!(d.lines().any(|l| l == want), "missing {want:?} in:\n{d}");
+    }
+    // export (stopped container): the merged filesystem, deletions applied.
+    let out = b
+        .cmd()
+        .args(["export", "changer"])
+        .output()
+        .expect("export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names = Vec::new();
+    for e in tar::Archive::new(&out.stdout[..]).entries().expect("tar") {
+        names.push(
+            e.expect("entry")
+                .path()
+                .expect("path")
+                .display()
+                .to_string(),
+        );
+    }
+    assert!(names.iter().any(|n| n == "added"), "{names:?}");
+    assert!(names.iter().any(|n| n == "bin/busybox"), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n == "bin/vi"),
+        "deleted file exported"
+    );
+
+    // commit: a new image with the change and the container's config, plus -c.
+    let id = b
+        .run(&[
+            "commit",
+            "-a",
+            "tester",
+            "-m",
+            "add a file",
+            "-c",
+            "ENV MODE=committed",
+            "changer",
+            "snap:1",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert!(id.starts_with("sha256:"), "{id}");
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "snap:1",
+            "sh",
+            "-c",
+            "cat /added; echo $MODE; test -e /bin/vi || echo novi",
+        ])
+        .ok();
+    assert_eq!(r.stdout, "new\ncommitted\nnovi\n");
+    let h = b
+        .run(&[
+            "history",
+            "--format",
+            "{{.CreatedBy}}|{{.Comment}}",
+            "snap:1",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        h.lines()
+            .next()
+            .is_some_and(|l| l.starts_with("sh -c echo new") && l.ends_with("|add a file")),
+        "{h}"
+    );
+    let f = b
+        .run(&[
+            "inspect",
+            "-f",
+            "{{.Author}} {{len .RootFS.Layers}}",
+            "snap:1",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(f.trim(), "tester 2");
+    // A running container can be committed too (paused meanwhile).
+    b.run(&[
+        "run",
+        "-d",
+        "--name",
+        "live",
+        "busybox",
+        "sh",
+        "-c",
+        "echo live > /f; sleep 300",
+    ])
+    .ok();
+    assert!(eventually(5, || b
+        .run(&["diff", "live"])
+        .stdout
+        .contains("A /f")));
+    b.run(&["commit", "live", "live:snap"]).ok();
+    assert_eq!(state(&b, "live", "Status"), "running");
+    assert_eq!(
+        b.run(&["run", "--rm", "live:snap", "cat", "/f"])
+            .ok()
+            .stdout,
+        "live\n"
+    );
+}

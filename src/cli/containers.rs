@@ -201,6 +201,35 @@ pub struct UpdateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+    #[arg(value_name = "CONTAINER")]
+    container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
+    #[arg(short, long)]
+    author: Option<String>,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short, long = "change", value_name = "INSTRUCTION")]
+    change: Vec<String>,
+    /// Commit message
+    #[arg(short, long)]
+    message: Option<String>,
+    /// Pause container during commit
+    #[arg(short, long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pause: bool,
+    #[arg(value_name = "CONTAINER")]
+    container: String,
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    reference: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RenameArgs {
     #[arg(value_name = "CONTAINER")]
     container: String,
@@ -604,6 +633,73 @@ pub fn update(engine: &Engine, a: UpdateArgs) -> CliResult {
     each(&a.containers, |n| {
         engine.container_update(n, &resources, restart.clone())
     })
+}
+
+pub fn diff(engine: &Engine, a: TopArgs) -> CliResult {
+    let changes = engine.container_diff(&a.container)?;
+    let mut s = String::new();
+    for c in changes {
+        s.push_str(&format!("{} {}\n", c.kind.letter(), c.path));
+    }
+    out(&s)
+}
+
+pub fn export(engine: &Engine, a: ExportArgs) -> CliResult {
+    use std::io::IsTerminal;
+    match &a.output {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
+                CliError::failed(format!(
+                    "failed to export container: {}: {e}",
+                    path.display()
+                ))
+            })?;
+            engine.container_export(
+                &a.container,
+                io::BufWriter::with_capacity(1 << 20, tmp.as_file()),
+            )?;
+            tmp.persist(path).map_err(|e| {
+                CliError::failed(format!("writing {}: {}", path.display(), e.error))
+            })?;
+            Ok(())
+        }
+        None => {
+            if io::stdout().is_terminal() {
+                return Err(CliError::failed(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+                ));
+            }
+            engine.container_export(
+                &a.container,
+                io::BufWriter::with_capacity(1 << 20, io::stdout().lock()),
+            )?;
+            Ok(())
+        }
+    }
+}
+
+pub fn commit(engine: &Engine, a: CommitArgs) -> CliResult {
+    let reference = a
+        .reference
+        .as_deref()
+        .map(crate::engine::image::reference::Reference::parse)
+        .transpose()
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let id = engine.container_commit(
+        &a.container,
+        &crate::engine::runtime::fsops::CommitOptions {
+            reference,
+            author: a.author,
+            message: a.message,
+            changes: a.change,
+            pause: a.pause,
+        },
+    )?;
+    out(&format!("{id}\n"))
 }
 
 pub fn rename(engine: &Engine, a: RenameArgs) -> CliResult {

@@ -117,6 +117,12 @@ pub enum ContainerCommand {
     Stats(containers::StatsArgs),
     /// Update configuration (resources, restart policy) of one or more containers
     Update(containers::UpdateArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(containers::TopArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(containers::ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(containers::CommitArgs),
     /// Display detailed information on one or more containers
     Inspect(images::ImageInspectArgs),
 }
@@ -155,6 +161,12 @@ pub enum Command {
     Stats(containers::StatsArgs),
     /// Update configuration (resources, restart policy) of one or more containers
     Update(containers::UpdateArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(containers::TopArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(containers::ExportArgs),
+    /// Create a new image from a container's changes
+    Commit(containers::CommitArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -275,6 +287,9 @@ fn run(cli: Cli) -> CliResult {
         Command::Top(a) => containers::top(&engine, a),
         Command::Stats(a) => containers::stats(&engine, a),
         Command::Update(a) => containers::update(&engine, a),
+        Command::Diff(a) => containers::diff(&engine, a),
+        Command::Export(a) => containers::export(&engine, a),
+        Command::Commit(a) => containers::commit(&engine, a),
         Command::Container(c) => container_command(&engine, c),
         Command::Version | Command::Monitor { .. } => Ok(()),
     }
@@ -298,6 +313,9 @@ fn container_command(engine: &Engine, c: ContainerCommand) -> CliResult {
         ContainerCommand::Top(a) => containers::top(engine, a),
         ContainerCommand::Stats(a) => containers::stats(engine, a),
         ContainerCommand::Update(a) => containers::update(engine, a),
+        ContainerCommand::Diff(a) => containers::diff(engine, a),
+        ContainerCommand::Export(a) => containers::export(engine, a),
+        ContainerCommand::Commit(a) => containers::commit(engine, a),
         ContainerCommand::Inspect(a) => images::inspect_containers(engine, a),
     }
 }

@@ -201,6 +201,25 @@ impl Engine {
     }
 
     /// `rm [-f] [-v]`: with `volumes`, the container's anonymous volumes go too.
+    pub fn container_diff(&self, name_or_id: &str) -> Result<Vec<image::layer::Change>> {
+        let rec = self.container_get(name_or_id)?;
+        runtime::fsops::diff(&self.store, &rec)
+    }
+
+    pub fn container_export<W: Write>(&self, name_or_id: &str, out: W) -> Result<()> {
+        let rec = self.container_get(name_or_id)?;
+        runtime::fsops::export(&self.store, &rec, out)
+    }
+
+    pub fn container_commit(
+        &self,
+        name_or_id: &str,
+        opts: &runtime::fsops::CommitOptions,
+    ) -> Result<String> {
+        let rec = self.container_get(name_or_id)?;
+        runtime::fsops::commit(&self.store, &rec, opts)
+    }
+
     pub fn container_remove(&self, name_or_id: &str, force: bool, volumes: bool) -> Result<String> {
         runtime::lifecycle::remove(&self.store, name_or_id, force, volumes)
     }

@@ -4,6 +4,7 @@
 pub mod cgroups;
 pub mod container;
 pub mod create;
+pub mod fsops;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
