@@ -866,3 +866,36 @@ fn diff_export_and_commit() {
         "live\n"
     );
 }
+
+#[test]
+fn interactive_stdin_reaches_the_container() {
+    let b = with_busybox();
+    let r = b
+        .run_stdin(
+            &[
+                "run",
+                "--rm",
+                "-i",
+                "busybox",
+                "sh",
+                "-c",
+                "tr a-z A-Z; echo done",
+            ],
+            b"hello stdin\n",
+        )
+        .ok();
+    assert_eq!(r.stdout, "HELLO STDIN\ndone\n");
+    // Without -i the container's stdin is empty.
+    let r = b
+        .run_stdin(
+            &["run", "--rm", "busybox", "sh", "-c", "cat; echo end"],
+            b"ignored\n",
+        )
+        .ok();
+    assert_eq!(r.stdout, "end\n");
+    // -d -i keeps stdin open: a shell waiting for input stays up.
+    b.run(&["run", "-d", "-i", "--name", "waiting", "busybox", "sh"])
+        .ok();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(state(&b, "waiting", "Running"), "true");
+}

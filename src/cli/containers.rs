@@ -313,7 +313,7 @@ pub fn create(engine: &Engine, a: RunArgs) -> CliResult {
 
 pub fn run(engine: &Engine, a: RunArgs) -> CliResult {
     let (id, req) = create_from(engine, &a)?;
-    let watch = match engine.container_start(&id)? {
+    let watch = match engine.container_start(&id, req.interactive && !req.detach)? {
         Ok(w) => w,
         Err(e) => {
             if req.body.host_config.as_ref().and_then(|h| h.auto_remove) == Some(true) {
@@ -412,7 +412,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> CliResult {
             ));
         }
         let rec = engine.container_get(&a.containers[0])?;
-        let watch = match engine.container_start(&rec.id)? {
+        let watch = match engine.container_start(&rec.id, a.interactive)? {
             Ok(w) => w,
             Err(e) => {
                 return Err(CliError {
@@ -425,7 +425,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> CliResult {
     }
     let mut errors = Vec::new();
     for n in &a.containers {
-        match engine.container_start(n) {
+        match engine.container_start(n, false) {
             Ok(Ok(_)) => out(&format!("{n}\n"))?,
             Ok(Err(e)) => errors.push(e.message),
             Err(e) => errors.push(e.to_string()),
@@ -456,7 +456,7 @@ pub fn stop(engine: &Engine, a: StopArgs) -> CliResult {
 pub fn restart(engine: &Engine, a: StopArgs) -> CliResult {
     each(&a.containers, |n| {
         engine.container_stop(n, a.time)?;
-        match engine.container_start(n)? {
+        match engine.container_start(n, false)? {
             Ok(_) => Ok(()),
             Err(e) => Err(EngineError::Other(e.message)),
         }

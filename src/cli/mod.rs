@@ -201,7 +201,11 @@ pub enum Command {
     Demo(system::DemoArgs),
     /// Internal: the per-container monitor process
     #[command(name = "__monitor", hide = true)]
-    Monitor { id: String },
+    Monitor {
+        id: String,
+        #[arg(long)]
+        attach_stdin: bool,
+    },
 }
 
 /// Parses `args` and runs the command; returns the process exit code.
@@ -244,8 +248,9 @@ fn run(cli: Cli) -> CliResult {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
             return Ok(());
         }
-        Command::Monitor { id } => {
-            let code = crate::engine::runtime::monitor::main(cli.root.as_deref(), id);
+        Command::Monitor { id, attach_stdin } => {
+            let code =
+                crate::engine::runtime::monitor::main(cli.root.as_deref(), id, *attach_stdin);
             return if code == 0 {
                 Ok(())
             } else {

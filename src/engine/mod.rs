@@ -125,14 +125,16 @@ impl Engine {
         runtime::create::create(&self.store, runtime::create::CreateOptions { name, body })
     }
 
-    /// `start`: the inner error carries Docker's exit code (125/126/127).
+    /// `start`: the inner error carries Docker's exit code (125/126/127). With
+    /// `attach_stdin`, this process's stdin becomes the container's.
     pub fn container_start(
         &self,
         name_or_id: &str,
+        attach_stdin: bool,
     ) -> Result<
         std::result::Result<Option<runtime::monitor::ExitWatch>, runtime::lifecycle::StartError>,
     > {
-        runtime::lifecycle::start(&self.store, name_or_id)
+        runtime::lifecycle::start(&self.store, name_or_id, attach_stdin)
     }
 
     pub fn container_get(&self, name_or_id: &str) -> Result<runtime::container::ContainerRecord> {

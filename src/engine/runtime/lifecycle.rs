@@ -114,13 +114,14 @@ pub fn list(store: &Store) -> Result<Vec<ContainerRecord>> {
 pub fn start(
     store: &Store,
     name_or_id: &str,
+    attach_stdin: bool,
 ) -> Result<std::result::Result<Option<monitor::ExitWatch>, StartError>> {
     let rec = get(store, name_or_id)?;
     if rec.state.running {
         return Ok(Ok(None));
     }
     Containers::new(store).update_state(&rec.id, |s| s.manually_stopped = false)?;
-    match monitor::spawn(store, &rec.id)? {
+    match monitor::spawn(store, &rec.id, attach_stdin)? {
         (Ready::Started, watch) => Ok(Ok(watch)),
         (Ready::Failed { code, message }, _) => Ok(Err(StartError { code, message })),
     }

@@ -98,7 +98,8 @@ impl ExitWatch {
 }
 
 /// Spawns the monitor for `id` and waits until the container runs or failed to start.
-pub fn spawn(store: &Store, id: &str) -> Result<(Ready, Option<ExitWatch>)> {
+/// With `attach_stdin`, the caller's own stdin becomes the container's (first run).
+pub fn spawn(store: &Store, id: &str, attach_stdin: bool) -> Result<(Ready, Option<ExitWatch>)> {
     use std::os::unix::process::CommandExt;
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::io("creating the monitor pipe", e.into()))?;
@@ -113,7 +114,12 @@ pub fn spawn(store: &Store, id: &str) -> Result<(Ready, Option<ExitWatch>)> {
         .arg(&store.paths.data)
         .arg("__monitor")
         .arg(id)
-        .stdin(std::process::Stdio::null())
+        .args(attach_stdin.then_some("--attach-stdin"))
+        .stdin(if attach_stdin {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        })
         .stdout(std::process::Stdio::null())
         .stderr(log);
     let wr_fd = wr.as_raw_fd();
@@ -195,7 +201,7 @@ fn report_exit(ready: &mut Option<fs::File>, code: i32) {
 }
 
 /// Entry point of `__monitor`. Returns the process exit code.
-pub fn main(root: Option<&Path>, id: &str) -> i32 {
+pub fn main(root: Option<&Path>, id: &str, attach_stdin: bool) -> i32 {
     // Detach: the first child returns to the spawner at once; the grandchild, in its own
     // session, owns the container. Done before opening anything (SQLite, files).
     // SAFETY: fork in a process that is still single-threaded (nothing started yet).
@@ -228,7 +234,18 @@ pub fn main(root: Option<&Path>, id: &str) -> i32 {
             return 1;
         }
     };
-    match run(&store, id, &mut ready) {
+    // The spawner's stdin (fd 0), handed to the container on its first run.
+    // Moved off fd 0 first: libcontainer dup2()s it onto 0 and then closes the original,
+    // which would close 0 itself.
+    let mut stdin = if attach_stdin {
+        // SAFETY: fcntl on fd 0, which the spawner gave us.
+        let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
+        // SAFETY: fd was just returned by fcntl and is ours alone.
+        (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+    } else {
+        None
+    };
+    match run(&store, id, &mut ready, &mut stdin) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("monitor {id}: {e}");
@@ -248,7 +265,12 @@ fn now() -> String {
     crate::engine::image::config::now_rfc3339()
 }
 
-fn run(store: &Store, id: &str, ready: &mut Option<fs::File>) -> Result<()> {
+fn run(
+    store: &Store,
+    id: &str,
+    ready: &mut Option<fs::File>,
+    stdin: &mut Option<OwnedFd>,
+) -> Result<()> {
     // Reparented container processes come to us, so we can wait for the init.
     // SAFETY: prctl with integer arguments.
     unsafe {
@@ -259,7 +281,7 @@ fn run(store: &Store, id: &str, ready: &mut Option<fs::File>) -> Result<()> {
     loop {
         let rec = containers.get(id)?;
         let started = Instant::now();
-        let outcome = run_once(store, &rec, ready);
+        let outcome = run_once(store, &rec, ready, stdin.take());
         let code = match outcome {
             Ok(code) => code,
             Err(Failure::BeforeStart { code, message }) => {
@@ -352,6 +374,7 @@ fn run_once(
     store: &Store,
     rec: &ContainerRecord,
     ready: &mut Option<fs::File>,
+    attached_stdin: Option<OwnedFd>,
 ) -> Result<i32, Failure> {
     let id = rec.id.as_str();
     let containers = Containers::new(store);
@@ -438,7 +461,18 @@ fn run_once(
         .map_err(|e| Error::Other(format!("opening the container log: {e}")))?;
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = pipe()?;
-    let devnull = fs::File::open("/dev/null").ctx(|| "opening /dev/null".to_string())?;
+    // Attached: the caller's stdin. `-i` without an attached client: a pipe we hold
+    // open, so the program waits for input as under Docker. Otherwise /dev/null.
+    let mut _stdin_writer: Option<OwnedFd> = None;
+    let container_stdin: OwnedFd = match attached_stdin {
+        Some(fd) => fd,
+        None if cfg.config.open_stdin == Some(true) => {
+            let (r, w) = pipe()?;
+            _stdin_writer = Some(w);
+            r
+        }
+        None => OwnedFd::from(fs::File::open("/dev/null").ctx(|| "opening /dev/null".to_string())?),
+    };
     let lc_root = paths::libcontainer_root(store);
     fs::create_dir_all(&lc_root).ctx(|| format!("creating {}", lc_root.display()))?;
     // A previous run's state (crash, restart) would make the id "already exist".
@@ -451,7 +485,7 @@ fn run_once(
     )
     .with_root_path(&lc_root)
     .map_err(|e| Error::Other(format!("runtime: {e}")))?
-    .with_stdin(OwnedFd::from(devnull))
+    .with_stdin(container_stdin)
     .with_stdout(out_w)
     .with_stderr(err_w)
     .as_init(&bundle)
