@@ -899,3 +899,74 @@ fn interactive_stdin_reaches_the_container() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(state(&b, "waiting", "Running"), "true");
 }
+
+#[test]
+fn events_record_the_lifecycle_across_processes() {
+    let b = with_busybox();
+    let start = chrono::Utc::now().to_rfc3339();
+    assert_eq!(
+        b.run(&["run", "--name", "ev", "busybox", "sh", "-c", "exit 4"])
+            .code,
+        4
+    );
+    b.run(&["rm", "ev"]).ok();
+    let until = chrono::Utc::now().to_rfc3339();
+    let all = b
+        .run(&[
+            "events",
+            "--since",
+            &start,
+            "--until",
+            &until,
+            "--filter",
+            "type=container",
+            "--format",
+            "{{.Action}} {{index .Actor.Attributes \"name\"}}",
+        ])
+        .ok()
+        .stdout;
+    let actions: Vec<&str> = all.lines().collect();
+    assert_eq!(
+        actions,
+        vec!["create ev", "start ev", "die ev", "destroy ev"],
+        "{all}"
+    );
+    let die = b
+        .run(&[
+            "events",
+            "--since",
+            &start,
+            "--until",
+            &until,
+            "-f",
+            "event=die",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        die.contains(" container die ")
+            && die.contains("exitCode=4")
+            && die.contains("image=busybox"),
+        "{die}"
+    );
+    // Following: a second process's actions show up in a running `events`.
+    let mut follower = b
+        .cmd()
+        .args([
+            "events",
+            "--filter",
+            "event=create",
+            "--format",
+            "{{.Type}} {{.Action}}",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("events");
+    std::thread::sleep(Duration::from_millis(300));
+    b.run(&["create", "--name", "later", "busybox", "true"])
+        .ok();
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = follower.kill();
+    let out = follower.wait_with_output().expect("output");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "container create\n");
+}

@@ -2,6 +2,7 @@
 //! driving the in-process engine.
 
 mod containers;
+pub(crate) mod events;
 pub mod gotemplate;
 mod images;
 pub mod output;
@@ -192,6 +193,8 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// Get real time events from the engine
+    Events(events::EventsArgs),
     /// Manage berth
     #[command(subcommand)]
     System(system::SystemCommand),
@@ -275,6 +278,7 @@ fn run(cli: Cli) -> CliResult {
         Command::History(a) => images::history(&engine, a),
         Command::System(c) => system::system_command(&engine, c),
         Command::Volume(c) => volumes::volume_command(&engine, c),
+        Command::Events(a) => events::events(&engine, a),
         Command::Demo(a) => system::demo(&engine, a),
         Command::Run(a) => containers::run(&engine, a),
         Command::Create(a) => containers::create(&engine, a),

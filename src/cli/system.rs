@@ -13,6 +13,8 @@ use crate::engine::Engine;
 pub enum SystemCommand {
     /// Show berth disk usage
     Df(DfArgs),
+    /// Get real time events from the engine
+    Events(crate::cli::events::EventsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -32,6 +34,7 @@ pub struct DemoArgs {
 pub fn system_command(engine: &Engine, c: SystemCommand) -> CliResult {
     match c {
         SystemCommand::Df(a) => df(engine, a),
+        SystemCommand::Events(a) => crate::cli::events::events(engine, a),
     }
 }
 

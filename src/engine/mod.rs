@@ -3,6 +3,7 @@
 //! all drive the same `Engine`.
 
 pub mod error;
+pub mod events;
 pub mod image;
 pub mod runtime;
 pub mod store;
@@ -74,12 +75,23 @@ impl Engine {
     pub fn image_load<R: Read>(&self, r: R) -> Result<LoadReport> {
         let report = image::archive::load::load_stream(&self.store, r);
         self.after_write();
+        self.emit_loaded(&report);
         report
+    }
+
+    fn emit_loaded(&self, report: &Result<LoadReport>) {
+        if let Ok(r) = report {
+            for (id, tags) in &r.images {
+                let name = tags.first().cloned().unwrap_or_else(|| id.clone());
+                events::emit(&self.store, "image", "load", id, &[("name", &name)]);
+            }
+        }
     }
 
     pub fn image_load_dir(&self, dir: &Path) -> Result<LoadReport> {
         let report = image::archive::load::load_dir(&self.store, dir);
         self.after_write();
+        self.emit_loaded(&report);
         report
     }
 
@@ -90,6 +102,9 @@ impl Engine {
     pub fn image_import<R: Read>(&self, r: R, opts: &ImportOptions) -> Result<String> {
         let id = image::import::import(&self.store, r, opts);
         self.after_write();
+        if let Ok(id) = &id {
+            events::emit(&self.store, "image", "import", id, &[]);
+        }
         id
     }
 
@@ -98,18 +113,59 @@ impl Engine {
         let id = self.images().resolve(source)?;
         let target = Reference::parse(target).map_err(|e| Error::invalid(e.to_string()))?;
         self.images().tag(&id, &target)?;
+        events::emit(
+            &self.store,
+            "image",
+            "tag",
+            &id,
+            &[("name", &target.familiar())],
+        );
         Ok(())
     }
 
     pub fn image_remove(&self, name_or_id: &str, force: bool) -> Result<Vec<DeleteRecord>> {
-        self.images().remove(name_or_id, force)
+        let records = self.images().remove(name_or_id, force)?;
+        self.emit_deleted(&records);
+        Ok(records)
+    }
+
+    fn emit_deleted(&self, records: &[DeleteRecord]) {
+        for r in records {
+            match r {
+                DeleteRecord::Untagged(t) => {
+                    events::emit(&self.store, "image", "untag", t, &[("name", t)])
+                }
+                DeleteRecord::Deleted(d) if !d.is_empty() => {
+                    events::emit(&self.store, "image", "delete", d, &[])
+                }
+                DeleteRecord::Deleted(_) => {}
+            }
+        }
     }
 
     pub fn image_prune(&self, all: bool) -> Result<(Vec<DeleteRecord>, u64)> {
         let pruned = self.images().prune(all);
         // Pruning is also when leftovers of killed writers go, even if no image does.
         self.after_write();
+        if let Ok((records, _)) = &pruned {
+            self.emit_deleted(records);
+        }
         pruned
+    }
+
+    /// Events after `after_seq` within [since, until] (unix nanos).
+    pub fn events(
+        &self,
+        after_seq: i64,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<Vec<events::Event>> {
+        events::read(&self.store, after_seq, since, until)
+    }
+
+    /// The newest event's sequence number (to follow from "now").
+    pub fn events_last_seq(&self) -> Result<i64> {
+        events::last_seq(&self.store)
     }
 
     pub fn system_df(&self) -> Result<system::DiskUsage> {
@@ -229,7 +285,15 @@ impl Engine {
     pub fn container_rename(&self, name_or_id: &str, new_name: &str) -> Result<()> {
         let rec = self.container_get(name_or_id)?;
         let new_name = runtime::names::validate(new_name)?;
-        runtime::container::Containers::new(&self.store).rename(&rec.id, &new_name)
+        runtime::container::Containers::new(&self.store).rename(&rec.id, &new_name)?;
+        let renamed = self.container_get(&rec.id)?;
+        runtime::container::emit(
+            &self.store,
+            &renamed,
+            "rename",
+            &[("oldName", &format!("/{}", rec.name))],
+        );
+        Ok(())
     }
 
     pub fn container_log_path(&self, id: &str) -> std::path::PathBuf {
@@ -242,7 +306,15 @@ impl Engine {
         labels: std::collections::BTreeMap<String, String>,
         options: std::collections::BTreeMap<String, String>,
     ) -> Result<volume::Volume> {
-        volume::Volumes::new(&self.store).create(name, labels, options, false)
+        let v = volume::Volumes::new(&self.store).create(name, labels, options, false)?;
+        events::emit(
+            &self.store,
+            "volume",
+            "create",
+            &v.name,
+            &[("driver", &v.driver)],
+        );
+        Ok(v)
     }
 
     pub fn volume_list(&self) -> Result<Vec<volume::Volume>> {
@@ -259,7 +331,15 @@ impl Engine {
     }
 
     pub fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
-        volume::Volumes::new(&self.store).remove(name, force)
+        volume::Volumes::new(&self.store).remove(name, force)?;
+        events::emit(
+            &self.store,
+            "volume",
+            "destroy",
+            name,
+            &[("driver", "local")],
+        );
+        Ok(())
     }
 
     pub fn volume_prune(&self, all: bool) -> Result<(Vec<String>, u64)> {

@@ -300,3 +300,15 @@ fn resolve_in(db: &Connection, name_or_id: &str) -> Result<String> {
     }
     Err(Error::not_found(format!("No such container: {s}")))
 }
+
+/// Records a container event with Docker's attributes (image, name, labels).
+pub fn emit(store: &Store, rec: &ContainerRecord, action: &str, extra: &[(&str, &str)]) {
+    let image = rec.config.config.image.clone().unwrap_or_default();
+    let mut attrs: Vec<(&str, &str)> = vec![("image", image.as_str()), ("name", rec.name.as_str())];
+    let labels = rec.config.config.labels.clone().unwrap_or_default();
+    for (k, v) in &labels {
+        attrs.push((k.as_str(), v.as_str()));
+    }
+    attrs.extend_from_slice(extra);
+    crate::engine::events::emit(store, "container", action, &rec.id, &attrs);
+}

@@ -210,7 +210,9 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
             },
             state: State::created(),
         };
-        containers.insert(&rec)
+        containers.insert(&rec)?;
+        crate::engine::runtime::container::emit(store, &rec, "create", &[]);
+        Ok(())
     })();
     if let Err(e) = result {
         let _ = crate::engine::store::tmp::remove_tree(&dir);

@@ -179,7 +179,14 @@ pub fn kill(store: &Store, name_or_id: &str, signal: Signal) -> Result<()> {
         }
     }
     nix::sys::signal::kill(Pid::from_raw(rec.state.pid as i32), signal)
-        .map_err(|e| Error::Other(format!("signalling container {}: {e}", rec.id)))
+        .map_err(|e| Error::Other(format!("signalling container {}: {e}", rec.id)))?;
+    super::container::emit(
+        store,
+        &rec,
+        "kill",
+        &[("signal", &(signal as i32).to_string())],
+    );
+    Ok(())
 }
 
 /// Docker's stop: the stop signal, then SIGKILL after `timeout` seconds.
@@ -208,10 +215,18 @@ pub fn stop(store: &Store, name_or_id: &str, timeout: Option<i64>) -> Result<()>
         }
     }
     let _ = nix::sys::signal::kill(pid, sig);
+    super::container::emit(
+        store,
+        &rec,
+        "kill",
+        &[("signal", &(sig as i32).to_string())],
+    );
     if !wait_stopped(store, &rec.id, Some(Duration::from_secs(secs)))? {
         let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        super::container::emit(store, &rec, "kill", &[("signal", "9")]);
         wait_stopped(store, &rec.id, Some(Duration::from_secs(30)))?;
     }
+    super::container::emit(store, &rec, "stop", &[]);
     Ok(())
 }
 
@@ -280,6 +295,7 @@ pub fn remove(store: &Store, name_or_id: &str, force: bool, volumes: bool) -> Re
     }
     remove_files(store, &rec.id)?;
     Containers::new(store).delete(&rec.id)?;
+    super::container::emit(store, &rec, "destroy", &[]);
     if volumes {
         remove_anonymous_volumes(store, &rec)?;
     }
@@ -423,6 +439,7 @@ pub fn update(
         cg.update(&container_path(&rec.id), r)
             .map_err(|e| Error::invalid(format!("Cannot update container {}: {e}", rec.id)))?;
     }
+    super::container::emit(store, &rec, "update", &[]);
     Containers::new(store).update_host_config(&rec.id, |hc| {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = r.$f.clone() { hc.$f = Some(v); } )* };

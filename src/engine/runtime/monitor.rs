@@ -331,6 +331,7 @@ fn run(
         if rec.config.host_config.auto_remove == Some(true) {
             super::lifecycle::remove_files(store, id)?;
             containers.delete(id)?;
+            super::container::emit(store, &rec, "destroy", &[]);
             super::lifecycle::remove_anonymous_volumes(store, &rec)?;
         }
         break;
@@ -522,6 +523,9 @@ fn run_once(
         s.started_at = now();
         s.monitor_pid = std::process::id() as i64;
     })?;
+    if let Ok(r) = containers.get(id) {
+        super::container::emit(store, &r, "start", &[]);
+    }
     report(ready, &Ready::Started);
 
     relay(&mut log, out_r, err_r);
@@ -539,6 +543,12 @@ fn run_once(
         s.oom_killed = oom;
         s.finished_at = now();
     })?;
+    if let Ok(r) = containers.get(id) {
+        if oom {
+            super::container::emit(store, &r, "oom", &[]);
+        }
+        super::container::emit(store, &r, "die", &[("exitCode", &code.to_string())]);
+    }
     Ok(code)
 }
 

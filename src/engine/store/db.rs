@@ -69,6 +69,18 @@ const MIGRATIONS: &[&str] = &[
         anonymous INTEGER NOT NULL
     );
     "#,
+    // 3: the event log.
+    r#"
+    CREATE TABLE events (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        time_nano  INTEGER NOT NULL,
+        type       TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        attributes TEXT NOT NULL
+    );
+    CREATE INDEX events_time ON events(time_nano);
+    "#,
 ];
 
 pub fn open(path: &Path) -> Result<Connection> {
