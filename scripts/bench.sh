@@ -39,7 +39,7 @@ d=-; p=-
 [ $have_podman = 1 ] && p=$(median "podman rmi -f busybox:latest" "podman load -i $FIX/busybox-docker-archive.tar")
 row "load busybox docker-archive (2 MB)" "$(median "$B rmi -f busybox" "$B load -i $FIX/busybox-docker-archive.tar")" "$d" "$p"
 row "load busybox OCI archive (gzip layer)" "$(median "$B rmi -f busybox" "$B load -i $FIX/busybox-oci-archive.tar")" - -
-$B load -q -i $FIX/busybox-docker-archive.tar
+$B load -q -i $FIX/busybox-docker-archive.tar >/dev/null
 d=-; p=-
 [ $have_docker = 1 ] && d=$(median : "docker save -o $WORK/d.tar busybox")
 [ $have_podman = 1 ] && p=$(median : "podman save -o $WORK/p.tar busybox")
