@@ -23,6 +23,13 @@ run images --format 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}'
 printf '\n\033[1m$ berth save busybox | berth load\033[0m\n'
 "$berth" save busybox | "$berth" load
 run rmi demo/web:v1
+run run --rm busybox sh -c 'echo "hello from a berth container: $(hostname), $(id -un)"'
+run run -d --name berth-demo-counter busybox sh -c 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done' || true
+sleep 2
+run ps
+run logs --tail 2 berth-demo-counter
+run stats --no-stream
+run rm -f berth-demo-counter
 run system df
 echo
 echo "berth is at $PWD/$berth (state in /var/lib/berth; use --root DIR to keep it elsewhere)."
