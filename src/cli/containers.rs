@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{json, Value};
 
-use crate::cli::output::render_rows;
+use crate::cli::output::{finish_batch, render_rows, write_out as out};
 use crate::cli::runflags::{to_create_request, ImageAndCommand, RunFlags};
 use crate::cli::units::{human_duration, parse_time, since};
 use crate::cli::{CliError, CliResult};
@@ -237,15 +237,6 @@ pub struct RenameArgs {
     new_name: String,
 }
 
-fn out(s: &str) -> CliResult {
-    let mut o = io::stdout().lock();
-    match o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::failed(format!("writing output: {e}"))),
-        Ok(()) => Ok(()),
-    }
-}
-
 /// Docker runs the rest of a batch when one name fails, then exits 1.
 fn each(names: &[String], mut f: impl FnMut(&str) -> Result<(), EngineError>) -> CliResult {
     let mut errors = Vec::new();
@@ -255,11 +246,7 @@ fn each(names: &[String], mut f: impl FnMut(&str) -> Result<(), EngineError>) ->
             Err(e) => errors.push(e.to_string()),
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::failed(errors.join("\nError: ")))
-    }
+    finish_batch(errors)
 }
 
 /// `create` and the first half of `run`. Errors exit 125 like docker's.
@@ -431,11 +418,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> CliResult {
             Err(e) => errors.push(e.to_string()),
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::failed(errors.join("\nError: ")))
-    }
+    finish_batch(errors)
 }
 
 pub fn stop(engine: &Engine, a: StopArgs) -> CliResult {
@@ -481,11 +464,7 @@ pub fn wait(engine: &Engine, a: WaitArgs) -> CliResult {
             Err(e) => errors.push(e.to_string()),
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::failed(errors.join("\nError: ")))
-    }
+    finish_batch(errors)
 }
 
 pub fn pause(engine: &Engine, a: NamesArgs, paused: bool) -> CliResult {

@@ -1,13 +1,13 @@
 //! Image commands: images, image ls/inspect/rm/prune/history/load/save/import/tag.
 
 use std::fs;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read};
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::cli::output::{render_inspect, render_rows};
+use crate::cli::output::{finish_batch, render_inspect, render_rows, write_out};
 use crate::cli::units::{created_at, since, size3};
 use crate::cli::{CliError, CliResult};
 use crate::engine::image::import::ImportOptions;
@@ -193,16 +193,6 @@ pub fn image_command(engine: &Engine, c: ImageCommand) -> CliResult {
         ImageCommand::Save(a) => save(engine, a),
         ImageCommand::Import(a) => import(engine, a),
         ImageCommand::Tag(a) => tag(engine, a),
-    }
-}
-
-fn write_out(s: &str) -> CliResult {
-    let mut out = io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        // A closed pipe (`| head`) is not an error worth reporting.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::failed(format!("writing output: {e}"))),
-        Ok(()) => Ok(()),
     }
 }
 
@@ -433,15 +423,7 @@ pub fn rmi(engine: &Engine, a: RmiArgs) -> CliResult {
             Err(e) => errors.push(e.to_string()),
         }
     }
-    finish_with(errors)
-}
-
-/// Docker keeps going past a failed name, then exits 1 with every error.
-fn finish_with(errors: Vec<String>) -> CliResult {
-    if errors.is_empty() {
-        return Ok(());
-    }
-    Err(CliError::failed(errors.join("\nError: ")))
+    finish_batch(errors)
 }
 
 pub fn tag(engine: &Engine, a: TagArgs) -> CliResult {
@@ -504,7 +486,7 @@ pub fn inspect(engine: &Engine, a: InspectArgs) -> CliResult {
     if !found.is_empty() || a.format.is_none() {
         write_out(&render_inspect(a.format.as_deref(), &found)?)?;
     }
-    finish_with(errors)
+    finish_batch(errors)
 }
 
 /// `container inspect`.

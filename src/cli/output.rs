@@ -98,3 +98,23 @@ pub fn pretty<T: Serialize + ?Sized>(v: &T) -> String {
     }
     String::from_utf8(buf).unwrap_or_default()
 }
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth reporting.
+pub fn write_out(s: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::failed(format!("writing output: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// Docker keeps going past a failed name in a batch, then exits 1 with every error.
+pub fn finish_batch(errors: Vec<String>) -> Result<(), CliError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::failed(errors.join("\nError: ")))
+    }
+}

@@ -2687,50 +2687,6 @@ fn parse_security_opts(opts: &[String]) -> Result<Vec<String>, FlagError> {
     Ok(out)
 }
 
-const CAPABILITIES: [&str; 41] = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_DAC_READ_SEARCH",
-    "CAP_FOWNER",
-    "CAP_FSETID",
-    "CAP_KILL",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETPCAP",
-    "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST",
-    "CAP_NET_ADMIN",
-    "CAP_NET_RAW",
-    "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO",
-    "CAP_SYS_CHROOT",
-    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN",
-    "CAP_SYS_BOOT",
-    "CAP_SYS_NICE",
-    "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG",
-    "CAP_MKNOD",
-    "CAP_LEASE",
-    "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP",
-    "CAP_MAC_OVERRIDE",
-    "CAP_MAC_ADMIN",
-    "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND",
-    "CAP_AUDIT_READ",
-    "CAP_PERFMON",
-    "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-];
-
 /// The daemon's NormalizeLegacyCapabilities check; values are sent as given.
 fn validate_caps(field: &str, caps: &[String]) -> Result<(), FlagError> {
     for c in caps {
@@ -2743,7 +2699,7 @@ fn validate_caps(field: &str, caps: &[String]) -> Result<(), FlagError> {
         } else {
             format!("CAP_{u}")
         };
-        if !CAPABILITIES.contains(&u.as_str()) {
+        if !crate::engine::runtime::spec::ALL_CAPS.contains(&u.as_str()) {
             return fail(format!(
                 "invalid {field}: unknown capability: {}",
                 go_quote(&u)

@@ -1,12 +1,11 @@
 //! `volume create/ls/inspect/rm/prune`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::cli::output::{render_inspect, render_rows};
+use crate::cli::output::{finish_batch, render_inspect, render_rows, write_out as out};
 use crate::cli::units::size3;
 use crate::cli::{CliError, CliResult};
 use crate::engine::Engine;
@@ -86,15 +85,6 @@ pub struct PruneArgs {
     force: bool,
 }
 
-fn out(s: &str) -> CliResult {
-    let mut o = std::io::stdout().lock();
-    match o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::failed(format!("writing output: {e}"))),
-        Ok(()) => Ok(()),
-    }
-}
-
 fn pairs(list: &[String], what: &str) -> CliResult<BTreeMap<String, String>> {
     list.iter()
         .map(|kv| match kv.split_once('=') {
@@ -144,7 +134,7 @@ pub fn volume_command(engine: &Engine, c: VolumeCommand) -> CliResult {
             if !found.is_empty() || a.format.is_none() {
                 out(&render_inspect(a.format.as_deref(), &found)?)?;
             }
-            finish(errors)
+            finish_batch(errors)
         }
         VolumeCommand::Rm(a) => {
             let mut errors = Vec::new();
@@ -154,7 +144,7 @@ pub fn volume_command(engine: &Engine, c: VolumeCommand) -> CliResult {
                     Err(e) => errors.push(e.to_string()),
                 }
             }
-            finish(errors)
+            finish_batch(errors)
         }
         VolumeCommand::Prune(a) => {
             let warning = if a.all {
@@ -177,14 +167,6 @@ pub fn volume_command(engine: &Engine, c: VolumeCommand) -> CliResult {
             s.push_str(&format!("Total reclaimed space: {}\n", size3(bytes)));
             out(&s)
         }
-    }
-}
-
-fn finish(errors: Vec<String>) -> CliResult {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::failed(errors.join("\nError: ")))
     }
 }
 

@@ -126,7 +126,7 @@ pub const DEFAULT_CAPS: &[&str] = &[
 ];
 
 /// Every capability the kernel headers know, indexed by bit number (0..=40).
-const ALL_CAPS: &[&str] = &[
+pub const ALL_CAPS: &[&str] = &[
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",
