@@ -624,41 +624,9 @@ pub fn diff(engine: &Engine, a: TopArgs) -> CliResult {
 }
 
 pub fn export(engine: &Engine, a: ExportArgs) -> CliResult {
-    use std::io::IsTerminal;
-    match &a.output {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
-                CliError::failed(format!(
-                    "failed to export container: {}: {e}",
-                    path.display()
-                ))
-            })?;
-            engine.container_export(
-                &a.container,
-                io::BufWriter::with_capacity(1 << 20, tmp.as_file()),
-            )?;
-            tmp.persist(path).map_err(|e| {
-                CliError::failed(format!("writing {}: {}", path.display(), e.error))
-            })?;
-            Ok(())
-        }
-        None => {
-            if io::stdout().is_terminal() {
-                return Err(CliError::failed(
-                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
-                ));
-            }
-            engine.container_export(
-                &a.container,
-                io::BufWriter::with_capacity(1 << 20, io::stdout().lock()),
-            )?;
-            Ok(())
-        }
-    }
+    crate::cli::output::write_archive(a.output.as_deref(), "export container", |w| {
+        engine.container_export(&a.container, w)
+    })
 }
 
 pub fn commit(engine: &Engine, a: CommitArgs) -> CliResult {

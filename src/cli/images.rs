@@ -612,39 +612,9 @@ pub fn load(engine: &Engine, a: LoadArgs) -> CliResult {
 }
 
 pub fn save(engine: &Engine, a: SaveArgs) -> CliResult {
-    match &a.output {
-        Some(path) => {
-            // Write next to the target and rename, so a failure never leaves half a file
-            // where the user expects an archive.
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
-                CliError::failed(format!(
-                    "failed to save image: invalid output path: {}: {e}",
-                    path.display()
-                ))
-            })?;
-            let w = io::BufWriter::with_capacity(1 << 20, tmp.as_file());
-            engine.image_save(&a.images, w)?;
-            tmp.persist(path).map_err(|e| {
-                CliError::failed(format!("writing {}: {}", path.display(), e.error))
-            })?;
-            Ok(())
-        }
-        None => {
-            let stdout = io::stdout();
-            if stdout.is_terminal() {
-                return Err(CliError::failed(
-                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
-                ));
-            }
-            let w = io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            engine.image_save(&a.images, w)?;
-            Ok(())
-        }
-    }
+    crate::cli::output::write_archive(a.output.as_deref(), "save image", |w| {
+        engine.image_save(&a.images, w)
+    })
 }
 
 pub fn import(engine: &Engine, a: ImportArgs) -> CliResult {

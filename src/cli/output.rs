@@ -118,3 +118,54 @@ pub fn finish_batch(errors: Vec<String>) -> Result<(), CliError> {
         Err(CliError::failed(errors.join("\nError: ")))
     }
 }
+
+/// Writes an archive to `path` (a scratch file beside it, renamed when complete, so a
+/// failure never leaves half a file where the user expects an archive) or to stdout
+/// (refused on a terminal, as docker does). `what` names the action in errors.
+pub fn write_archive(
+    path: Option<&std::path::Path>,
+    what: &str,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<(), crate::engine::Error>,
+) -> Result<(), CliError> {
+    use std::io::{IsTerminal, Write};
+    match path {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
+                CliError::failed(format!(
+                    "failed to {what}: invalid output path: {}: {e}",
+                    path.display()
+                ))
+            })?;
+            {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+                write(&mut w)?;
+                w.flush()
+                    .map_err(|e| CliError::failed(format!("writing {}: {e}", path.display())))?;
+            }
+            tmp.persist(path).map_err(|e| {
+                CliError::failed(format!("writing {}: {}", path.display(), e.error))
+            })?;
+            Ok(())
+        }
+        None => {
+            let stdout = std::io::stdout();
+            if stdout.is_terminal() {
+                return Err(CliError::failed(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+                ));
+            }
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            write(&mut w)?;
+            match w.flush() {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(CliError::failed(format!("writing output: {e}")))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
