@@ -970,3 +970,76 @@ fn events_record_the_lifecycle_across_processes() {
     let out = follower.wait_with_output().expect("output");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "container create\n");
 }
+
+#[test]
+fn prune_tmpfs_and_log_rotation() {
+    let b = with_busybox();
+    // --tmpfs mounts a fresh tmpfs with the options given.
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "--tmpfs",
+            "/scratch:size=1m",
+            "busybox",
+            "sh",
+            "-c",
+            "grep ' /scratch ' /proc/mounts",
+        ])
+        .ok();
+    assert!(
+        r.stdout.starts_with("tmpfs /scratch tmpfs") && r.stdout.contains("size=1024k"),
+        "{}",
+        r.stdout
+    );
+    // --log-opt max-size/max-file rotate the json-file log; logs reads across files.
+    b.run(&[
+        "run",
+        "--name",
+        "chatty",
+        "--log-opt",
+        "max-size=10k",
+        "--log-opt",
+        "max-file=2",
+        "busybox",
+        "seq",
+        "1",
+        "3000",
+    ])
+    .ok();
+    let dir = b.path().join("containers");
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("containers dir")
+        .flatten()
+        .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("-json.log"))
+        .collect();
+    assert_eq!(files.len(), 2, "max-file=2 keeps two files: {files:?}");
+    let tail = b.run(&["logs", "--tail", "2", "chatty"]).ok().stdout;
+    assert_eq!(tail, "2999\n3000\n");
+    // container prune removes stopped containers only; system prune -f the rest.
+    b.run(&["run", "-d", "--name", "alive", "busybox", "sleep", "300"])
+        .ok();
+    let r = b.run(&["container", "prune", "-f"]).ok();
+    assert!(
+        r.stdout.starts_with("Deleted Containers:\n"),
+        "{}",
+        r.stdout
+    );
+    let left = b.run(&["ps", "-a", "--format", "{{.Names}}"]).ok().stdout;
+    assert_eq!(left, "alive\n");
+    b.run(&["rm", "-f", "alive"]).ok();
+    b.run(&["create", "-v", "/anon", "busybox", "true"]).ok();
+    let r = b.run(&["system", "prune", "-a", "-f", "--volumes"]).ok();
+    assert!(
+        r.stdout.contains("Deleted Containers:")
+            && r.stdout.contains("Deleted Volumes:")
+            && r.stdout.contains("Deleted Images:"),
+        "{}",
+        r.stdout
+    );
+    assert!(b.run(&["ps", "-aq"]).ok().stdout.is_empty());
+    assert!(b.run(&["volume", "ls", "-q"]).ok().stdout.is_empty());
+    assert!(b.run(&["images", "-aq"]).ok().stdout.is_empty());
+}

@@ -230,6 +230,13 @@ pub struct CommitArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RenameArgs {
     #[arg(value_name = "CONTAINER")]
     container: String,
@@ -647,6 +654,26 @@ pub fn commit(engine: &Engine, a: CommitArgs) -> CliResult {
         },
     )?;
     out(&format!("{id}\n"))
+}
+
+pub fn prune(engine: &Engine, a: PruneArgs) -> CliResult {
+    if !a.force && !crate::cli::confirm("WARNING! This will remove all stopped containers.") {
+        return Ok(());
+    }
+    let (ids, bytes) = engine.container_prune()?;
+    let mut s = String::new();
+    if !ids.is_empty() {
+        s.push_str("Deleted Containers:\n");
+        for id in &ids {
+            s.push_str(&format!("{id}\n"));
+        }
+        s.push('\n');
+    }
+    s.push_str(&format!(
+        "Total reclaimed space: {}\n",
+        crate::cli::units::size3(bytes)
+    ));
+    out(&s)
 }
 
 pub fn rename(engine: &Engine, a: RenameArgs) -> CliResult {

@@ -124,6 +124,8 @@ pub enum ContainerCommand {
     Export(containers::ExportArgs),
     /// Create a new image from a container's changes
     Commit(containers::CommitArgs),
+    /// Remove all stopped containers
+    Prune(containers::PruneArgs),
     /// Display detailed information on one or more containers
     Inspect(images::ImageInspectArgs),
 }
@@ -325,6 +327,7 @@ fn container_command(engine: &Engine, c: ContainerCommand) -> CliResult {
         ContainerCommand::Diff(a) => containers::diff(engine, a),
         ContainerCommand::Export(a) => containers::export(engine, a),
         ContainerCommand::Commit(a) => containers::commit(engine, a),
+        ContainerCommand::Prune(a) => containers::prune(engine, a),
         ContainerCommand::Inspect(a) => images::inspect_containers(engine, a),
     }
 }

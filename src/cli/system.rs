@@ -15,6 +15,21 @@ pub enum SystemCommand {
     Df(DfArgs),
     /// Get real time events from the engine
     Events(crate::cli::events::EventsArgs),
+    /// Remove unused data: stopped containers, dangling images, unused anonymous volumes
+    Prune(SystemPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images not just dangling ones
+    #[arg(short, long)]
+    all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    force: bool,
+    /// Prune anonymous volumes
+    #[arg(long)]
+    volumes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -35,6 +50,7 @@ pub fn system_command(engine: &Engine, c: SystemCommand) -> CliResult {
     match c {
         SystemCommand::Df(a) => df(engine, a),
         SystemCommand::Events(a) => crate::cli::events::events(engine, a),
+        SystemCommand::Prune(a) => prune(engine, a),
     }
 }
 
@@ -87,4 +103,63 @@ pub fn demo(engine: &Engine, a: DemoArgs) -> CliResult {
         }
         Err(e) => Err(CliError::failed(e.to_string())),
     }
+}
+
+/// Docker's `system prune`: stopped containers, then dangling (or, with -a, unused)
+/// images, and with --volumes the unused anonymous volumes.
+fn prune(engine: &Engine, a: SystemPruneArgs) -> CliResult {
+    let mut warning = String::from("WARNING! This will remove:\n  - all stopped containers\n");
+    if a.volumes {
+        warning.push_str("  - all anonymous volumes not used by at least one container\n");
+    }
+    warning.push_str(if a.all {
+        "  - all images without at least one container associated to them\n"
+    } else {
+        "  - all dangling images\n"
+    });
+    if !a.force && !crate::cli::confirm(warning.trim_end()) {
+        return Ok(());
+    }
+    let mut s = String::new();
+    let (ids, mut total) = engine.container_prune()?;
+    if !ids.is_empty() {
+        s.push_str("Deleted Containers:\n");
+        for id in &ids {
+            s.push_str(&format!("{id}\n"));
+        }
+        s.push('\n');
+    }
+    if a.volumes {
+        let (names, bytes) = engine.volume_prune(false)?;
+        total += bytes;
+        if !names.is_empty() {
+            s.push_str("Deleted Volumes:\n");
+            for n in &names {
+                s.push_str(&format!("{n}\n"));
+            }
+            s.push('\n');
+        }
+    }
+    let (records, bytes) = engine.image_prune(a.all)?;
+    total += bytes;
+    if !records.is_empty() {
+        s.push_str("Deleted Images:\n");
+        for r in &records {
+            match r {
+                crate::engine::image::records::DeleteRecord::Untagged(t) => {
+                    s.push_str(&format!("untagged: {t}\n"))
+                }
+                crate::engine::image::records::DeleteRecord::Deleted(d) => {
+                    s.push_str(&format!("deleted: {d}\n"))
+                }
+            }
+        }
+        s.push('\n');
+    }
+    s.push_str(&format!(
+        "Total reclaimed space: {}\n",
+        crate::cli::units::size3(total)
+    ));
+    print!("{s}");
+    Ok(())
 }

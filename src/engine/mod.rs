@@ -278,6 +278,29 @@ impl Engine {
         runtime::fsops::commit(&self.store, &rec, opts)
     }
 
+    /// `container prune`: removes every stopped container; returns ids and bytes freed.
+    pub fn container_prune(&self) -> Result<(Vec<String>, u64)> {
+        let mut ids = Vec::new();
+        let mut bytes = 0;
+        for rec in self.container_list()? {
+            if rec.state.running || rec.state.restarting || rec.state.paused {
+                continue;
+            }
+            let upper = runtime::paths::container_dir(&self.store, &rec.id).join("upper");
+            let size = volume::dir_size(&upper);
+            match self.container_remove(&rec.id, false, false) {
+                Ok(id) => {
+                    ids.push(id);
+                    bytes += size;
+                }
+                // Started or removed by someone else meanwhile: not ours to prune.
+                Err(Error::Conflict(_)) | Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((ids, bytes))
+    }
+
     pub fn container_remove(&self, name_or_id: &str, force: bool, volumes: bool) -> Result<String> {
         runtime::lifecycle::remove(&self.store, name_or_id, force, volumes)
     }
