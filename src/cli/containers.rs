@@ -661,19 +661,9 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> CliResult {
         return Ok(());
     }
     let (ids, bytes) = engine.container_prune()?;
-    let mut s = String::new();
-    if !ids.is_empty() {
-        s.push_str("Deleted Containers:\n");
-        for id in &ids {
-            s.push_str(&format!("{id}\n"));
-        }
-        s.push('\n');
-    }
-    s.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        crate::cli::units::size3(bytes)
-    ));
-    out(&s)
+    let mut report = crate::cli::output::PruneReport::default();
+    report.section("Containers", ids, bytes);
+    out(&report.finish())
 }
 
 pub fn rename(engine: &Engine, a: RenameArgs) -> CliResult {

@@ -560,19 +560,9 @@ pub fn prune(engine: &Engine, a: PruneArgs) -> CliResult {
         return Ok(());
     }
     let (records, reclaimed) = engine.image_prune(a.all)?;
-    let mut out = String::new();
-    if !records.is_empty() {
-        out.push_str("Deleted Images:\n");
-        for r in &records {
-            match r {
-                DeleteRecord::Untagged(t) => out.push_str(&format!("untagged: {t}\n")),
-                DeleteRecord::Deleted(d) => out.push_str(&format!("deleted: {d}\n")),
-            }
-        }
-        out.push('\n');
-    }
-    out.push_str(&format!("Total reclaimed space: {}\n", size3(reclaimed)));
-    write_out(&out)
+    let mut report = crate::cli::output::PruneReport::default();
+    report.images(&records, reclaimed);
+    write_out(&report.finish())
 }
 
 pub fn load(engine: &Engine, a: LoadArgs) -> CliResult {

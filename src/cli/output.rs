@@ -169,3 +169,45 @@ pub fn write_archive(
         }
     }
 }
+
+/// The output of docker's prune commands: a "Deleted <kind>:" section per kind that
+/// removed something, then the total space reclaimed.
+#[derive(Default)]
+pub struct PruneReport {
+    text: String,
+    bytes: u64,
+}
+
+impl PruneReport {
+    pub fn section(&mut self, title: &str, lines: impl IntoIterator<Item = String>, bytes: u64) {
+        self.bytes += bytes;
+        let lines: Vec<String> = lines.into_iter().collect();
+        if lines.is_empty() {
+            return;
+        }
+        self.text.push_str(&format!("Deleted {title}:\n"));
+        for l in lines {
+            self.text.push_str(&l);
+            self.text.push('\n');
+        }
+        self.text.push('\n');
+    }
+
+    /// Image records in prune's lower-case form ("untagged: x", "deleted: sha256:...").
+    pub fn images(&mut self, records: &[crate::engine::image::records::DeleteRecord], bytes: u64) {
+        use crate::engine::image::records::DeleteRecord;
+        let lines = records.iter().map(|r| match r {
+            DeleteRecord::Untagged(t) => format!("untagged: {t}"),
+            DeleteRecord::Deleted(d) => format!("deleted: {d}"),
+        });
+        self.section("Images", lines, bytes);
+    }
+
+    pub fn finish(mut self) -> String {
+        self.text.push_str(&format!(
+            "Total reclaimed space: {}\n",
+            crate::cli::units::size3(self.bytes)
+        ));
+        self.text
+    }
+}

@@ -120,46 +120,14 @@ fn prune(engine: &Engine, a: SystemPruneArgs) -> CliResult {
     if !a.force && !crate::cli::confirm(warning.trim_end()) {
         return Ok(());
     }
-    let mut s = String::new();
-    let (ids, mut total) = engine.container_prune()?;
-    if !ids.is_empty() {
-        s.push_str("Deleted Containers:\n");
-        for id in &ids {
-            s.push_str(&format!("{id}\n"));
-        }
-        s.push('\n');
-    }
+    let mut report = crate::cli::output::PruneReport::default();
+    let (ids, bytes) = engine.container_prune()?;
+    report.section("Containers", ids, bytes);
     if a.volumes {
         let (names, bytes) = engine.volume_prune(false)?;
-        total += bytes;
-        if !names.is_empty() {
-            s.push_str("Deleted Volumes:\n");
-            for n in &names {
-                s.push_str(&format!("{n}\n"));
-            }
-            s.push('\n');
-        }
+        report.section("Volumes", names, bytes);
     }
     let (records, bytes) = engine.image_prune(a.all)?;
-    total += bytes;
-    if !records.is_empty() {
-        s.push_str("Deleted Images:\n");
-        for r in &records {
-            match r {
-                crate::engine::image::records::DeleteRecord::Untagged(t) => {
-                    s.push_str(&format!("untagged: {t}\n"))
-                }
-                crate::engine::image::records::DeleteRecord::Deleted(d) => {
-                    s.push_str(&format!("deleted: {d}\n"))
-                }
-            }
-        }
-        s.push('\n');
-    }
-    s.push_str(&format!(
-        "Total reclaimed space: {}\n",
-        crate::cli::units::size3(total)
-    ));
-    print!("{s}");
-    Ok(())
+    report.images(&records, bytes);
+    crate::cli::output::write_out(&report.finish())
 }

@@ -6,7 +6,6 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::cli::output::{finish_batch, render_inspect, render_rows, write_out as out};
-use crate::cli::units::size3;
 use crate::cli::{CliError, CliResult};
 use crate::engine::Engine;
 
@@ -156,16 +155,9 @@ pub fn volume_command(engine: &Engine, c: VolumeCommand) -> CliResult {
                 return Ok(());
             }
             let (names, bytes) = engine.volume_prune(a.all)?;
-            let mut s = String::new();
-            if !names.is_empty() {
-                s.push_str("Deleted Volumes:\n");
-                for n in &names {
-                    s.push_str(&format!("{n}\n"));
-                }
-                s.push('\n');
-            }
-            s.push_str(&format!("Total reclaimed space: {}\n", size3(bytes)));
-            out(&s)
+            let mut report = crate::cli::output::PruneReport::default();
+            report.section("Volumes", names, bytes);
+            out(&report.finish())
         }
     }
 }
