@@ -7,11 +7,14 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{json, Value};
 
+use crate::cli::attach::{self, Ended, SessionOptions};
 use crate::cli::output::{finish_batch, render_rows, write_out as out};
 use crate::cli::runflags::{to_create_request, ImageAndCommand, RunFlags};
 use crate::cli::units::{human_duration, parse_time, since};
 use crate::cli::{CliError, CliResult};
+use crate::engine::runtime::attach::AttachClient;
 use crate::engine::runtime::container::ContainerRecord;
+use crate::engine::runtime::exec::ExecConfig;
 use crate::engine::runtime::logs::{self, ReadOptions, Stream};
 use crate::engine::store::ids::short_id;
 use crate::engine::{Engine, Error as EngineError};
@@ -33,8 +36,65 @@ pub struct StartArgs {
     /// Attach container's STDIN
     #[arg(short, long)]
     interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long, value_name = "string")]
+    detach_keys: Option<String>,
     #[arg(required = true, value_name = "CONTAINER")]
     containers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Override the key sequence for detaching a container
+    #[arg(long, value_name = "string")]
+    detach_keys: Option<String>,
+    /// Do not attach STDIN
+    #[arg(long)]
+    no_stdin: bool,
+    /// Proxy all received signals to the process
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", require_equals = true)]
+    sig_proxy: bool,
+    container: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short, long)]
+    detach: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long, value_name = "string")]
+    detach_keys: Option<String>,
+    /// Set environment variables
+    #[arg(short, long, value_name = "list")]
+    env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long, value_name = "list")]
+    env_file: Vec<std::path::PathBuf>,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    interactive: bool,
+    /// Give extended privileges to the command
+    #[arg(long)]
+    privileged: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    tty: bool,
+    /// Username or UID (format: "<name|uid>[:<group|gid>]")
+    #[arg(short, long)]
+    user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    workdir: Option<String>,
+    container: String,
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -257,19 +317,17 @@ fn each(names: &[String], mut f: impl FnMut(&str) -> Result<(), EngineError>) ->
 }
 
 /// `create` and the first half of `run`. Errors exit 125 like docker's.
-fn create_from(
-    engine: &Engine,
-    a: &RunArgs,
-) -> CliResult<(String, crate::cli::runflags::CreateRequest)> {
-    let req = to_create_request(&a.flags, a.args.image(), a.args.command(), &|k| {
+fn to_create_request_checked(a: &RunArgs) -> CliResult<crate::cli::runflags::CreateRequest> {
+    to_create_request(&a.flags, a.args.image(), a.args.command(), &|k| {
         std::env::var(k).ok()
     })
-    .map_err(|e| CliError::usage(e.to_string()))?;
-    if req.tty {
-        return Err(CliError::usage(
-            "-t/--tty is not supported yet by this build of berth (attach with a pseudo-terminal arrives with the console work)",
-        ));
-    }
+    .map_err(|e| CliError::usage(e.to_string()))
+}
+
+fn create_from(
+    engine: &Engine,
+    req: crate::cli::runflags::CreateRequest,
+) -> CliResult<(String, crate::cli::runflags::CreateRequest)> {
     if let Some(p) = &req.cidfile {
         if p.exists() {
             return Err(CliError::usage(format!(
@@ -301,32 +359,81 @@ fn create_from(
 }
 
 pub fn create(engine: &Engine, a: RunArgs) -> CliResult {
-    let (id, _) = create_from(engine, &a)?;
+    let req = to_create_request_checked(&a)?;
+    let (id, _) = create_from(engine, req)?;
     out(&format!("{id}\n"))
 }
 
 pub fn run(engine: &Engine, a: RunArgs) -> CliResult {
-    let (id, req) = create_from(engine, &a)?;
-    let watch = match engine.container_start(&id, req.interactive && !req.detach)? {
-        Ok(w) => w,
-        Err(e) => {
-            if req.body.host_config.as_ref().and_then(|h| h.auto_remove) == Some(true) {
-                let _ = engine.container_remove(&id, true, true);
+    let detach_keys = detach_keys_of(a.flags.detach_keys.as_deref())?;
+    let mut req = to_create_request_checked(&a)?;
+    if req.tty && req.interactive && !req.detach && !attach::is_terminal(0) {
+        return Err(CliError::failed(
+            "the input device is not a TTY. If you are using mintty, try prefixing the command with 'winpty'",
+        ));
+    }
+    if req.tty {
+        // The first screen of output is laid out for the real size.
+        if let Some((rows, cols)) = attach::window_size(libc::STDOUT_FILENO) {
+            if let Some(hc) = req.body.host_config.as_mut() {
+                hc.console_size = Some(vec![usize::from(rows), usize::from(cols)]);
             }
-            return Err(CliError {
-                message: e.message,
-                code: e.code,
-            });
         }
-    };
+    }
+    let (id, req) = create_from(engine, req)?;
+    let auto_remove = req.body.host_config.as_ref().and_then(|h| h.auto_remove) == Some(true);
     if req.detach {
-        return out(&format!("{id}\n"));
+        return match engine.container_start(&id, None)? {
+            Ok(()) => out(&format!("{id}\n")),
+            Err(e) => {
+                if auto_remove {
+                    let _ = engine.container_remove(&id, true, true);
+                }
+                Err(CliError {
+                    message: e.message,
+                    code: e.code,
+                })
+            }
+        };
     }
-    let code = follow_until_exit(engine, &id, watch)?;
-    if req.body.host_config.as_ref().and_then(|h| h.auto_remove) == Some(true) {
-        engine.container_wait_removed(&id, Duration::from_secs(30))?;
+    let (client, monitor_end) = AttachClient::pair()?;
+    if let Err(e) = engine.container_start(&id, Some(monitor_end))? {
+        if auto_remove {
+            let _ = engine.container_remove(&id, true, true);
+        }
+        return Err(CliError {
+            message: e.message,
+            code: e.code,
+        });
     }
-    exit_with(code)
+    let opts = SessionOptions {
+        stdin: req.interactive,
+        tty: req.tty,
+        detach_keys,
+    };
+    finish_session(engine, &id, client, opts)
+}
+
+fn detach_keys_of(spec: Option<&str>) -> CliResult<Vec<u8>> {
+    attach::parse_detach_keys(spec.unwrap_or(attach::DEFAULT_DETACH_KEYS)).map_err(CliError::usage)
+}
+
+/// Runs an attach session and turns its end into ours: the container's exit code, or
+/// 0 after a detach.
+fn finish_session(
+    engine: &Engine,
+    id: &str,
+    client: AttachClient,
+    opts: SessionOptions,
+) -> CliResult {
+    let ended = attach::session(client, opts)
+        .map_err(|e| CliError::failed(format!("attaching to {id}: {e}")))?;
+    match ended {
+        Ended::Exited(code) => exit_with(code),
+        Ended::Detached => Ok(()),
+        // The monitor died: the record has what is known.
+        Ended::Lost => exit_with(engine.container_wait(id).unwrap_or(255) as i32),
+    }
 }
 
 /// The container's exit code becomes ours, silently.
@@ -341,91 +448,128 @@ fn exit_with(code: i32) -> CliResult {
     }
 }
 
-/// Streams the container's output to ours until it exits; returns its exit code.
-fn follow_until_exit(
-    engine: &Engine,
-    id: &str,
-    watch: Option<crate::engine::runtime::monitor::ExitWatch>,
-) -> CliResult<i32> {
-    let path = engine.container_log_path(id);
-    let exit = std::cell::Cell::new(None::<i32>);
-    let watch = std::cell::RefCell::new(watch);
-    let keep_following = || {
-        if exit.get().is_none() {
-            let code = match watch.borrow_mut().as_mut() {
-                Some(w) => w.poll_exit(),
-                None => Some(engine.container_wait(id).unwrap_or(255) as i32),
-            };
-            exit.set(code);
-        }
-        exit.get().is_none()
-    };
-    let stdout = io::stdout();
-    let stderr = io::stderr();
-    let mut o = io::BufWriter::new(stdout.lock());
-    let opts = ReadOptions {
-        tail: None,
-        since: None,
-        until: None,
-        stdout: true,
-        stderr: true,
-    };
-    let mut sink = |e: &logs::LogEntry| -> io::Result<()> {
-        match e.stream {
-            Stream::Stdout => {
-                o.write_all(&e.line)?;
-                o.flush()
-            }
-            Stream::Stderr => {
-                o.flush()?;
-                let mut err = stderr.lock();
-                err.write_all(&e.line)?;
-                err.flush()
-            }
-        }
-    };
-    logs::stream(&path, &opts, true, &keep_following, &mut sink)
-        .map_err(|e| CliError::failed(format!("reading the container's output: {e}")))?;
-    let _ = o.flush();
-    // Closing the watch lets the monitor finish (and remove the container with --rm).
-    let code = exit.get().unwrap_or(0);
-    drop(watch);
-    Ok(code)
-}
-
 pub fn start(engine: &Engine, a: StartArgs) -> CliResult {
-    if a.interactive {
-        return Err(CliError::usage(
-            "start -i is not supported yet by this build of berth",
-        ));
-    }
-    if a.attach {
+    if a.attach || a.interactive {
         if a.containers.len() > 1 {
             return Err(CliError::usage(
                 "you cannot start and attach multiple containers at once",
             ));
         }
+        let keys = detach_keys_of(a.detach_keys.as_deref())?;
         let rec = engine.container_get(&a.containers[0])?;
-        let watch = match engine.container_start(&rec.id, a.interactive)? {
-            Ok(w) => w,
-            Err(e) => {
-                return Err(CliError {
-                    message: e.message,
-                    code: e.code,
-                })
-            }
+        let tty = rec.config.config.tty == Some(true);
+        let stdin = a.interactive && rec.config.config.open_stdin == Some(true);
+        let opts = SessionOptions {
+            stdin,
+            tty,
+            detach_keys: keys,
         };
-        return exit_with(follow_until_exit(engine, &rec.id, watch)?);
+        if rec.state.running {
+            let client = AttachClient::connect(&rec.id)?;
+            return finish_session(engine, &rec.id, client, opts);
+        }
+        let (client, monitor_end) = AttachClient::pair()?;
+        if let Err(e) = engine.container_start(&rec.id, Some(monitor_end))? {
+            return Err(CliError {
+                message: e.message,
+                code: e.code,
+            });
+        }
+        return finish_session(engine, &rec.id, client, opts);
     }
     let mut errors = Vec::new();
     for n in &a.containers {
-        match engine.container_start(n, false) {
-            Ok(Ok(_)) => out(&format!("{n}\n"))?,
+        match engine.container_start(n, None) {
+            Ok(Ok(())) => out(&format!("{n}\n"))?,
             Ok(Err(e)) => errors.push(e.message),
             Err(e) => errors.push(e.to_string()),
         }
     }
     finish_batch(errors)
+}
+
+/// `exec`: runs a command in a running container; its exit code becomes ours.
+pub fn exec(engine: &Engine, a: ExecArgs) -> CliResult {
+    let keys = detach_keys_of(a.detach_keys.as_deref())?;
+    let env = crate::cli::runflags::env_list(&a.env, &a.env_file, &|k| std::env::var(k).ok())
+        .map_err(|e| CliError::usage(e.0))?;
+    if a.tty && a.interactive && !a.detach && !attach::is_terminal(0) {
+        return Err(CliError::failed("the input device is not a TTY"));
+    }
+    let cfg = ExecConfig {
+        cmd: a.command,
+        env,
+        user: a.user,
+        working_dir: a.workdir,
+        tty: a.tty,
+        stdin: a.interactive && !a.detach,
+        privileged: a.privileged,
+    };
+    let rec = engine.container_get(&a.container)?;
+    let started = if a.detach {
+        engine.container_exec(&rec.id, &cfg, None)?.map(|()| None)
+    } else {
+        let (client, monitor_end) = AttachClient::pair()?;
+        engine
+            .container_exec(&rec.id, &cfg, Some(monitor_end))?
+            .map(|()| Some(client))
+    };
+    match started {
+        Err(e) => Err(CliError {
+            message: e.message,
+            code: e.code,
+        }),
+        Ok(None) => Ok(()),
+        Ok(Some(client)) => {
+            let ended = attach::session(
+                client,
+                SessionOptions {
+                    stdin: cfg.stdin,
+                    tty: cfg.tty,
+                    detach_keys: keys,
+                },
+            )
+            .map_err(|e| CliError::failed(format!("exec in {}: {e}", rec.id)))?;
+            match ended {
+                Ended::Exited(code) => exit_with(code),
+                Ended::Detached => Ok(()),
+                Ended::Lost => Err(CliError::failed("the exec session ended unexpectedly")),
+            }
+        }
+    }
+}
+
+/// `attach`: joins a running container's output (and stdin, when it was started with
+/// -i) until it exits or the detach keys are pressed.
+pub fn attach_cmd(engine: &Engine, a: AttachArgs) -> CliResult {
+    let keys = detach_keys_of(a.detach_keys.as_deref())?;
+    let rec = engine.container_get(&a.container)?;
+    if !rec.state.running {
+        return Err(CliError::failed(
+            "You cannot attach to a stopped container, start it first",
+        ));
+    }
+    if rec.state.paused {
+        return Err(CliError::failed(
+            "You cannot attach to a paused container, unpause it first",
+        ));
+    }
+    let tty = rec.config.config.tty == Some(true);
+    let stdin = !a.no_stdin && rec.config.config.open_stdin == Some(true);
+    if tty && stdin && !attach::is_terminal(0) {
+        return Err(CliError::failed("the input device is not a TTY"));
+    }
+    let client = AttachClient::connect(&rec.id)?;
+    finish_session(
+        engine,
+        &rec.id,
+        client,
+        SessionOptions {
+            stdin,
+            tty,
+            detach_keys: keys,
+        },
+    )
 }
 
 pub fn stop(engine: &Engine, a: StopArgs) -> CliResult {
@@ -446,8 +590,8 @@ pub fn stop(engine: &Engine, a: StopArgs) -> CliResult {
 pub fn restart(engine: &Engine, a: StopArgs) -> CliResult {
     each(&a.containers, |n| {
         engine.container_stop(n, a.time)?;
-        match engine.container_start(n, false)? {
-            Ok(_) => Ok(()),
+        match engine.container_start(n, None)? {
+            Ok(()) => Ok(()),
             Err(e) => Err(EngineError::Other(e.message)),
         }
     })

@@ -1,6 +1,7 @@
 //! The `berth` command line: docker's command names, flags, output and exit codes,
 //! driving the in-process engine.
 
+pub mod attach;
 mod containers;
 pub(crate) mod events;
 pub mod gotemplate;
@@ -124,6 +125,10 @@ pub enum ContainerCommand {
     Export(containers::ExportArgs),
     /// Create a new image from a container's changes
     Commit(containers::CommitArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(containers::AttachArgs),
+    /// Execute a command in a running container
+    Exec(containers::ExecArgs),
     /// Remove all stopped containers
     Prune(containers::PruneArgs),
     /// Display detailed information on one or more containers
@@ -170,6 +175,10 @@ pub enum Command {
     Export(containers::ExportArgs),
     /// Create a new image from a container's changes
     Commit(containers::CommitArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(containers::AttachArgs),
+    /// Execute a command in a running container
+    Exec(containers::ExecArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -204,12 +213,20 @@ pub enum Command {
     Version,
     /// Prepare the demo image (built offline from the host's busybox-static)
     Demo(system::DemoArgs),
+    /// Internal: runs one exec session
+    #[command(name = "__exec", hide = true)]
+    ExecHelper {
+        id: String,
+        config: String,
+        #[arg(long)]
+        attach_fd: bool,
+    },
     /// Internal: the per-container monitor process
     #[command(name = "__monitor", hide = true)]
     Monitor {
         id: String,
         #[arg(long)]
-        attach_stdin: bool,
+        attach_fd: bool,
     },
 }
 
@@ -253,9 +270,20 @@ fn run(cli: Cli) -> CliResult {
             println!("berth version {}", env!("CARGO_PKG_VERSION"));
             return Ok(());
         }
-        Command::Monitor { id, attach_stdin } => {
-            let code =
-                crate::engine::runtime::monitor::main(cli.root.as_deref(), id, *attach_stdin);
+        Command::Monitor { .. } | Command::ExecHelper { .. } => {
+            let code = match &command {
+                Command::Monitor { id, attach_fd } => {
+                    crate::engine::runtime::monitor::main(cli.root.as_deref(), id, *attach_fd)
+                }
+                Command::ExecHelper {
+                    id,
+                    config,
+                    attach_fd,
+                } => {
+                    crate::engine::runtime::exec::main(cli.root.as_deref(), id, config, *attach_fd)
+                }
+                _ => 0,
+            };
             return if code == 0 {
                 Ok(())
             } else {
@@ -301,8 +329,10 @@ fn run(cli: Cli) -> CliResult {
         Command::Diff(a) => containers::diff(&engine, a),
         Command::Export(a) => containers::export(&engine, a),
         Command::Commit(a) => containers::commit(&engine, a),
+        Command::Attach(a) => containers::attach_cmd(&engine, a),
+        Command::Exec(a) => containers::exec(&engine, a),
         Command::Container(c) => container_command(&engine, c),
-        Command::Version | Command::Monitor { .. } => Ok(()),
+        Command::Version | Command::Monitor { .. } | Command::ExecHelper { .. } => Ok(()),
     }
 }
 
@@ -327,6 +357,8 @@ fn container_command(engine: &Engine, c: ContainerCommand) -> CliResult {
         ContainerCommand::Diff(a) => containers::diff(engine, a),
         ContainerCommand::Export(a) => containers::export(engine, a),
         ContainerCommand::Commit(a) => containers::commit(engine, a),
+        ContainerCommand::Attach(a) => containers::attach_cmd(engine, a),
+        ContainerCommand::Exec(a) => containers::exec(engine, a),
         ContainerCommand::Prune(a) => containers::prune(engine, a),
         ContainerCommand::Inspect(a) => images::inspect_containers(engine, a),
     }

@@ -497,22 +497,6 @@ pub fn to_create_request(
         .iter()
         .map(|d| validate_dns_search(d).map_err(|e| flag_err("--dns-search", d, e)))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut cli_env = Vec::with_capacity(f.env.len());
-    for e in &f.env {
-        let (k, _, has_value) = cut(e, "=");
-        if k.is_empty() {
-            return Err(flag_err(
-                "-e, --env",
-                e,
-                format!("invalid environment variable: {e}"),
-            ));
-        }
-        // docker sends a bare `FOO` when it is unset; the daemon then leaves it unset.
-        cli_env.push(match (has_value, lookup_env(k)) {
-            (false, Some(v)) => format!("{k}={v}"),
-            _ => e.clone(),
-        });
-    }
     let extra_hosts = f
         .add_host
         .iter()
@@ -637,11 +621,7 @@ pub fn to_create_request(
         devices.push(parse_linux_device(&validate_linux_device_path(d)?)?);
     }
 
-    let mut env = Vec::new();
-    for file in &f.env_file {
-        env.extend(parse_kv_file(file, Some(lookup_env))?);
-    }
-    env.extend(cli_env);
+    let env = env_list(&f.env, &f.env_file, lookup_env)?;
 
     let mut label_kvs = Vec::new();
     for file in &f.label_file {
@@ -1675,6 +1655,36 @@ fn valid_mac(s: &str) -> bool {
 // ---------------------------------------------------------------------------
 
 type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// `--env-file` entries, then `-e` ones, as docker sends them (used by run and exec).
+pub fn env_list(
+    env: &[String],
+    env_files: &[PathBuf],
+    lookup_env: EnvLookup<'_>,
+) -> Result<Vec<String>, FlagError> {
+    let mut cli_env = Vec::with_capacity(env.len());
+    for e in env {
+        let (k, _, has_value) = cut(e, "=");
+        if k.is_empty() {
+            return Err(flag_err(
+                "-e, --env",
+                e,
+                format!("invalid environment variable: {e}"),
+            ));
+        }
+        // docker sends a bare `FOO` when it is unset; the daemon then leaves it unset.
+        cli_env.push(match (has_value, lookup_env(k)) {
+            (false, Some(v)) => format!("{k}={v}"),
+            _ => e.clone(),
+        });
+    }
+    let mut out = Vec::new();
+    for file in env_files {
+        out.extend(parse_kv_file(file, Some(lookup_env))?);
+    }
+    out.extend(cli_env);
+    Ok(out)
+}
 
 /// docker's kvfile.Parse: `KEY=VAL` lines kept verbatim, `KEY` alone resolved with
 /// `lookup` (dropped when unset or when there is no lookup, as for label files),

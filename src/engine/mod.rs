@@ -181,16 +181,27 @@ impl Engine {
         runtime::create::create(&self.store, runtime::create::CreateOptions { name, body })
     }
 
-    /// `start`: the inner error carries Docker's exit code (125/126/127). With
-    /// `attach_stdin`, this process's stdin becomes the container's.
+    /// `start`: the inner error carries Docker's exit code (125/126/127). `attach` (the
+    /// monitor's end of [`runtime::attach::AttachClient::pair`]) is attached before the
+    /// container runs.
     pub fn container_start(
         &self,
         name_or_id: &str,
-        attach_stdin: bool,
-    ) -> Result<
-        std::result::Result<Option<runtime::monitor::ExitWatch>, runtime::lifecycle::StartError>,
-    > {
-        runtime::lifecycle::start(&self.store, name_or_id, attach_stdin)
+        attach: Option<std::os::fd::OwnedFd>,
+    ) -> Result<std::result::Result<(), runtime::lifecycle::StartError>> {
+        runtime::lifecycle::start(&self.store, name_or_id, attach)
+    }
+
+    /// `exec`: starts `cfg` in the running container. With `attach` (as for start), that
+    /// client gets the process's output and exit code; without, it runs detached.
+    pub fn container_exec(
+        &self,
+        name_or_id: &str,
+        cfg: &runtime::exec::ExecConfig,
+        attach: Option<std::os::fd::OwnedFd>,
+    ) -> Result<std::result::Result<(), runtime::lifecycle::StartError>> {
+        let rec = self.container_get(name_or_id)?;
+        runtime::exec::start(&self.store, &rec, cfg, attach)
     }
 
     pub fn container_get(&self, name_or_id: &str) -> Result<runtime::container::ContainerRecord> {

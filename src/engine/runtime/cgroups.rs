@@ -1319,6 +1319,25 @@ impl Cgroups {
         Ok(out.into_iter().collect())
     }
 
+    /// Moves process `pid` into the cgroup (every v1 hierarchy that has it, or the v2
+    /// dir): how an exec'd process joins its container's limits and accounting.
+    pub fn add_process(&self, path: &str, pid: i32) -> Result<()> {
+        let rel = relative(path)?;
+        let dirs: Vec<PathBuf> = match self {
+            Cgroups::V1 { root } => hierarchies(root)?
+                .into_iter()
+                .map(|h| h.join(&rel))
+                .filter(|d| d.is_dir())
+                .collect(),
+            Cgroups::V2 { root } => vec![root.join(&rel)],
+        };
+        for d in dirs {
+            let f = d.join("cgroup.procs");
+            fs::write(&f, pid.to_string()).map_err(|e| io_err("write", &f, e))?;
+        }
+        Ok(())
+    }
+
     /// Removes the container's cgroup. See [`Cgroups::remove_with`].
     pub fn remove(&self, path: &str) -> Result<()> {
         self.remove_with(path, false)

@@ -114,16 +114,16 @@ pub fn list(store: &Store) -> Result<Vec<ContainerRecord>> {
 pub fn start(
     store: &Store,
     name_or_id: &str,
-    attach_stdin: bool,
-) -> Result<std::result::Result<Option<monitor::ExitWatch>, StartError>> {
+    attach: Option<std::os::fd::OwnedFd>,
+) -> Result<std::result::Result<(), StartError>> {
     let rec = get(store, name_or_id)?;
     if rec.state.running {
-        return Ok(Ok(None));
+        return Ok(Ok(()));
     }
     Containers::new(store).update_state(&rec.id, |s| s.manually_stopped = false)?;
-    match monitor::spawn(store, &rec.id, attach_stdin)? {
-        (Ready::Started, watch) => Ok(Ok(watch)),
-        (Ready::Failed { code, message }, _) => Ok(Err(StartError { code, message })),
+    match monitor::spawn(store, &rec.id, attach)? {
+        Ready::Started => Ok(Ok(())),
+        Ready::Failed { code, message } => Ok(Err(StartError { code, message })),
     }
 }
 

@@ -1,9 +1,11 @@
 //! The container runtime: records, the per-container monitor process, lifecycle,
 //! OCI spec building, cgroups, logs.
 
+pub mod attach;
 pub mod cgroups;
 pub mod container;
 pub mod create;
+pub mod exec;
 pub mod fsops;
 pub mod inspect;
 pub mod lifecycle;
@@ -13,6 +15,7 @@ pub mod monitor;
 pub mod mounts;
 pub mod names;
 pub mod paths;
+pub mod relay;
 pub mod seccomp;
 pub mod spec;
 pub mod stats;

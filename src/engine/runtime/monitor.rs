@@ -11,10 +11,10 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
@@ -22,8 +22,9 @@ use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::image::snapshot;
 use crate::engine::runtime::cgroups::{container_path, Cgroups};
 use crate::engine::runtime::container::{ContainerRecord, Containers, State};
-use crate::engine::runtime::logs::{LogOptions, LogWriter, Stream};
-use crate::engine::runtime::{lookup, paths, spec};
+use crate::engine::runtime::logs::{LogOptions, LogWriter};
+use crate::engine::runtime::relay::{self, ContainerIo, Hub};
+use crate::engine::runtime::{attach, lookup, paths, spec};
 use crate::engine::store::Store;
 
 /// The fd on which a freshly spawned monitor reports readiness to its spawner.
@@ -68,38 +69,25 @@ impl Ready {
     }
 }
 
-/// The spawner's end of the monitor's pipe: after `Started`, the monitor writes the
-/// exit code when the container stops, then waits until this end is closed, so an
-/// attached `run --rm` reads all output before the container is removed.
-pub struct ExitWatch {
-    pipe: fs::File,
-    buf: Vec<u8>,
-}
-
-impl ExitWatch {
-    /// Non-blocking: Some(code) once the container has exited (or the monitor died: 255).
-    pub fn poll_exit(&mut self) -> Option<i32> {
-        let mut chunk = [0u8; 64];
-        loop {
-            match self.pipe.read(&mut chunk) {
-                Ok(0) => return Some(self.parse().unwrap_or(255)),
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return self.parse(),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(_) => return Some(255),
-            }
-        }
-    }
-    fn parse(&self) -> Option<i32> {
-        let text = String::from_utf8_lossy(&self.buf);
-        let line = text.lines().find(|l| l.starts_with("exit "))?;
-        line[5..].trim().parse().ok()
-    }
-}
+/// The fd on which a spawned monitor finds its first attach client (see attach.rs).
+pub const ATTACH_FD: RawFd = 4;
 
 /// Spawns the monitor for `id` and waits until the container runs or failed to start.
-/// With `attach_stdin`, the caller's own stdin becomes the container's (first run).
-pub fn spawn(store: &Store, id: &str, attach_stdin: bool) -> Result<(Ready, Option<ExitWatch>)> {
+/// `attach` (one end of an attach socket pair) is attached before the container starts,
+/// so that client sees all of its output and is told its exit code.
+pub fn spawn(store: &Store, id: &str, attach: Option<OwnedFd>) -> Result<Ready> {
+    let args = ["__monitor", id];
+    spawn_helper(store, id, &args, attach)
+}
+
+/// Starts a detaching helper (`__monitor`, `__exec`) for container `id` with `args`,
+/// its stderr in the container's monitor.log, and waits for its first report.
+pub fn spawn_helper(
+    store: &Store,
+    id: &str,
+    args: &[&str],
+    attach: Option<OwnedFd>,
+) -> Result<Ready> {
     use std::os::unix::process::CommandExt;
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::io("creating the monitor pipe", e.into()))?;
@@ -112,32 +100,33 @@ pub fn spawn(store: &Store, id: &str, attach_stdin: bool) -> Result<(Ready, Opti
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("--root")
         .arg(&store.paths.data)
-        .arg("__monitor")
-        .arg(id)
-        .args(attach_stdin.then_some("--attach-stdin"))
-        .stdin(if attach_stdin {
-            std::process::Stdio::inherit()
-        } else {
-            std::process::Stdio::null()
-        })
+        .args(args)
+        .args(attach.is_some().then_some("--attach-fd"))
+        .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(log);
     let wr_fd = wr.as_raw_fd();
+    let attach_fd = attach.as_ref().map(|f| f.as_raw_fd());
     // SAFETY: between fork and exec only dup2 runs, which is async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
             if libc::dup2(wr_fd, READY_FD) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            if let Some(fd) = attach_fd {
+                if libc::dup2(fd, ATTACH_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             Ok(())
         });
     }
     let mut child = cmd
         .spawn()
-        .ctx(|| "starting the container monitor".to_string())?;
+        .ctx(|| format!("starting berth {}", args.first().unwrap_or(&"")))?;
     drop(wr);
+    drop(attach);
     let mut f = fs::File::from(rd);
-    // Read the first line only; the pipe stays open for the exit report.
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     loop {
@@ -150,67 +139,33 @@ pub fn spawn(store: &Store, id: &str, attach_stdin: bool) -> Result<(Ready, Opti
     }
     // The first fork exits at once after handing over to the detached grandchild.
     let _ = child.wait();
-    let ready = Ready::decode(&String::from_utf8_lossy(&line));
-    let watch = match ready {
-        Ready::Started => {
-            let fd = f.as_raw_fd();
-            // SAFETY: fcntl on an fd we own.
-            unsafe {
-                let flags = libc::fcntl(fd, libc::F_GETFL);
-                libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
-            }
-            Some(ExitWatch {
-                pipe: f,
-                buf: Vec::new(),
-            })
-        }
-        Ready::Failed { .. } => None,
-    };
-    Ok((ready, watch))
+    Ok(Ready::decode(&String::from_utf8_lossy(&line)))
 }
 
-fn report(ready: &mut Option<fs::File>, r: &Ready) {
-    match r {
-        // Keep the pipe: the exit code follows when the container stops.
-        Ready::Started => {
-            if let Some(f) = ready.as_mut() {
-                let _ = f.write_all(r.encode().as_bytes());
-            }
-        }
-        Ready::Failed { .. } => {
-            if let Some(mut f) = ready.take() {
-                let _ = f.write_all(r.encode().as_bytes());
-            }
-        }
+/// Tells the spawner the outcome of the first start; later restarts report nothing.
+pub fn report(ready: &mut Option<fs::File>, r: &Ready) {
+    if let Some(mut f) = ready.take() {
+        let _ = f.write_all(r.encode().as_bytes());
     }
 }
 
-/// Tells the spawner the exit code, then waits until it closed its end (it may still
-/// be reading the log), so `--rm` never removes output an attached client is reading.
-fn report_exit(ready: &mut Option<fs::File>, code: i32) {
-    let Some(mut f) = ready.take() else { return };
-    if f.write_all(format!("exit {code}\n").as_bytes()).is_err() {
-        return;
-    }
-    // With no events asked for, poll still reports POLLERR once the reader is gone.
-    let mut fds = [PollFd::new(
-        std::os::fd::AsFd::as_fd(&f),
-        PollFlags::empty(),
-    )];
-    while let Err(nix::errno::Errno::EINTR) = poll(&mut fds, PollTimeout::NONE) {}
+/// What a helper spawned by [`spawn_helper`] starts with after detaching.
+pub struct Detached {
+    pub ready: Option<fs::File>,
+    pub first_client: Option<UnixStream>,
 }
 
-/// Entry point of `__monitor`. Returns the process exit code.
-pub fn main(root: Option<&Path>, id: &str, attach_stdin: bool) -> i32 {
-    // Detach: the first child returns to the spawner at once; the grandchild, in its own
-    // session, owns the container. Done before opening anything (SQLite, files).
+/// The start of every helper: fork (the spawner's child exits at once), setsid, ignore
+/// SIGPIPE, pick up the ready pipe and the first attach client. None in the exiting
+/// parent. Must run while the process is single-threaded.
+pub fn detach(attach_fd: bool) -> Option<Detached> {
     // SAFETY: fork in a process that is still single-threaded (nothing started yet).
     match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Parent { .. }) => return 0,
+        Ok(nix::unistd::ForkResult::Parent { .. }) => return None,
         Ok(nix::unistd::ForkResult::Child) => {}
         Err(e) => {
-            eprintln!("monitor: fork: {e}");
-            return 1;
+            eprintln!("berth helper: fork: {e}");
+            return None;
         }
     }
     let _ = nix::unistd::setsid();
@@ -220,7 +175,32 @@ pub fn main(root: Option<&Path>, id: &str, attach_stdin: bool) -> i32 {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
     // SAFETY: READY_FD was dup2'd for us by the spawner and is ours alone.
-    let mut ready = Some(unsafe { fs::File::from_raw_fd(READY_FD) });
+    let ready = Some(unsafe { fs::File::from_raw_fd(READY_FD) });
+    let first_client = attach_fd.then(|| {
+        // SAFETY: ATTACH_FD was dup2'd for us by the spawner and is ours alone.
+        let fd = unsafe { OwnedFd::from_raw_fd(ATTACH_FD) };
+        // Not inherited by the container.
+        // SAFETY: fcntl on an fd we own.
+        unsafe { libc::fcntl(ATTACH_FD, libc::F_SETFD, libc::FD_CLOEXEC) };
+        UnixStream::from(fd)
+    });
+    Some(Detached {
+        ready,
+        first_client,
+    })
+}
+
+/// Entry point of `__monitor`. Returns the process exit code.
+pub fn main(root: Option<&Path>, id: &str, attach_fd: bool) -> i32 {
+    // The first child returns to the spawner at once; the grandchild, in its own
+    // session, owns the container. Done before opening anything (SQLite, files).
+    let Some(Detached {
+        mut ready,
+        first_client,
+    }) = detach(attach_fd)
+    else {
+        return 0;
+    };
     let store = match Store::open(root) {
         Ok(s) => s,
         Err(e) => {
@@ -234,18 +214,10 @@ pub fn main(root: Option<&Path>, id: &str, attach_stdin: bool) -> i32 {
             return 1;
         }
     };
-    // The spawner's stdin (fd 0), handed to the container on its first run.
-    // Moved off fd 0 first: libcontainer dup2()s it onto 0 and then closes the original,
-    // which would close 0 itself.
-    let mut stdin = if attach_stdin {
-        // SAFETY: fcntl on fd 0, which the spawner gave us.
-        let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
-        // SAFETY: fd was just returned by fcntl and is ours alone.
-        (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
-    } else {
-        None
-    };
-    match run(&store, id, &mut ready, &mut stdin) {
+    // Relative socket paths (the console socket) are bound in the container's dir, and
+    // the spawner's cwd may vanish while we run.
+    let _ = std::env::set_current_dir(paths::container_dir(&store, id));
+    match run(&store, id, &mut ready, first_client) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("monitor {id}: {e}");
@@ -269,7 +241,7 @@ fn run(
     store: &Store,
     id: &str,
     ready: &mut Option<fs::File>,
-    stdin: &mut Option<OwnedFd>,
+    first_client: Option<UnixStream>,
 ) -> Result<()> {
     // Reparented container processes come to us, so we can wait for the init.
     // SAFETY: prctl with integer arguments.
@@ -277,11 +249,15 @@ fn run(
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     }
     let containers = Containers::new(store);
+    let mut hub = Hub::new(attach::listen(id).ok());
+    if let Some(c) = first_client {
+        hub.add(c);
+    }
     let mut backoff = Duration::from_millis(100);
     loop {
         let rec = containers.get(id)?;
         let started = Instant::now();
-        let outcome = run_once(store, &rec, ready, stdin.take());
+        let outcome = run_once(store, &rec, ready, &mut hub);
         let code = match outcome {
             Ok(code) => code,
             Err(Failure::BeforeStart { code, message }) => {
@@ -299,11 +275,17 @@ fn run(
                     s.monitor_pid = 0;
                 })?;
                 report(ready, &Ready::Failed { code, message });
+                hub.finish(code);
                 return Ok(());
             }
         };
-        report_exit(ready, code);
         let rec = containers.get(id)?;
+        let auto_remove = rec.config.host_config.auto_remove == Some(true);
+        // Attached clients learn the exit once it is recorded (and, with --rm, once the
+        // container is gone), so whatever they run next sees the final state.
+        if !auto_remove || should_restart(&rec, code) {
+            hub.finish(code);
+        }
         if should_restart(&rec, code) {
             // Docker's back-off: doubles from 100 ms, reset after a run of 10 s or more.
             if started.elapsed() >= Duration::from_secs(10) {
@@ -328,11 +310,13 @@ fn run(
             continue;
         }
         containers.update_state(id, |s| s.monitor_pid = 0)?;
-        if rec.config.host_config.auto_remove == Some(true) {
-            super::lifecycle::remove_files(store, id)?;
-            containers.delete(id)?;
-            super::container::emit(store, &rec, "destroy", &[]);
-            super::lifecycle::remove_anonymous_volumes(store, &rec)?;
+        if auto_remove {
+            let removed = super::lifecycle::remove_files(store, id)
+                .and_then(|_| containers.delete(id))
+                .map(|_| super::container::emit(store, &rec, "destroy", &[]))
+                .and_then(|_| super::lifecycle::remove_anonymous_volumes(store, &rec));
+            hub.finish(code);
+            removed?;
         }
         break;
     }
@@ -375,7 +359,7 @@ fn run_once(
     store: &Store,
     rec: &ContainerRecord,
     ready: &mut Option<fs::File>,
-    attached_stdin: Option<OwnedFd>,
+    hub: &mut Hub,
 ) -> Result<i32, Failure> {
     let id = rec.id.as_str();
     let containers = Containers::new(store);
@@ -460,39 +444,59 @@ fn run_once(
     let log_opts = log_options(&cfg.host_config)?;
     let mut log = LogWriter::open(&paths::log_path(store, id), log_opts)
         .map_err(|e| Error::Other(format!("opening the container log: {e}")))?;
-    let (out_r, out_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
-    // Attached: the caller's stdin. `-i` without an attached client: a pipe we hold
-    // open, so the program waits for input as under Docker. Otherwise /dev/null.
-    let mut _stdin_writer: Option<OwnedFd> = None;
-    let container_stdin: OwnedFd = match attached_stdin {
-        Some(fd) => fd,
-        None if cfg.config.open_stdin == Some(true) => {
+    let tty = cfg.config.tty == Some(true);
+    let open_stdin = cfg.config.open_stdin == Some(true);
+    // Without a terminal: pipes for the three streams (stdin only with -i: else
+    // /dev/null). With one, the pty's slave is all three and its master comes back to
+    // us over the console socket once the container's init made it.
+    let mut pipes = None;
+    let mut console = None;
+    if tty {
+        let sock = dir.join("console.sock");
+        let _ = fs::remove_file(&sock);
+        // Bound by its relative name (our cwd is the container's dir): socket paths are
+        // limited to 108 bytes, the absolute one may be longer.
+        let listener = std::os::unix::net::UnixListener::bind("console.sock")
+            .ctx(|| format!("creating the console socket {}", sock.display()))?;
+        console = Some((listener, sock));
+    } else {
+        let (out_r, out_w) = pipe()?;
+        let (err_r, err_w) = pipe()?;
+        let (in_r, in_w) = if open_stdin {
             let (r, w) = pipe()?;
-            _stdin_writer = Some(w);
-            r
-        }
-        None => OwnedFd::from(fs::File::open("/dev/null").ctx(|| "opening /dev/null".to_string())?),
-    };
+            (r, Some(w))
+        } else {
+            let null = fs::File::open("/dev/null").ctx(|| "opening /dev/null".to_string())?;
+            (OwnedFd::from(null), None)
+        };
+        pipes = Some(((in_r, out_w, err_w), (out_r, err_r, in_w)));
+    }
     let lc_root = paths::libcontainer_root(store);
     fs::create_dir_all(&lc_root).ctx(|| format!("creating {}", lc_root.display()))?;
     // A previous run's state (crash, restart) would make the id "already exist".
     if let Ok(mut old) = libcontainer::container::Container::load(lc_root.join(id)) {
         let _ = old.delete(true);
     }
-    let built = libcontainer::container::builder::ContainerBuilder::new(
+    let mut builder = libcontainer::container::builder::ContainerBuilder::new(
         id.to_string(),
         libcontainer::syscall::syscall::SyscallType::default(),
     )
     .with_root_path(&lc_root)
     .map_err(|e| Error::Other(format!("runtime: {e}")))?
-    .with_stdin(container_stdin)
-    .with_stdout(out_w)
-    .with_stderr(err_w)
-    .as_init(&bundle)
-    .with_systemd(false)
-    .with_detach(true)
-    .build();
+    .with_console_socket(console.as_ref().map(|(_, p)| p.clone()));
+    let mut ours = None;
+    if let Some(((stdin, stdout, stderr), keep)) = pipes {
+        builder = builder
+            .with_stdin(stdin)
+            .with_stdout(stdout)
+            .with_stderr(stderr);
+        ours = Some(keep);
+    }
+    let built = builder
+        .as_init(&bundle)
+        .with_systemd(false)
+        .with_detach(true)
+        .build();
     let mut container = match built {
         Ok(c) => c,
         Err(e) => {
@@ -501,6 +505,51 @@ fn run_once(
                 message: format!("failed to create the container: {e}"),
             })
         }
+    };
+    let io = match (ours, console) {
+        (Some((out_r, err_r, in_w)), _) => ContainerIo {
+            stdout: out_r,
+            stderr: Some(err_r),
+            stdin: in_w,
+            tty: false,
+            stdin_once: cfg.config.stdin_once == Some(true),
+        },
+        (None, Some((listener, sock))) => {
+            let master = receive_pty_master(&listener);
+            let _ = fs::remove_file(&sock);
+            let master = match master {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = container.delete(true);
+                    return Err(Failure::BeforeStart {
+                        code: 125,
+                        message: format!("failed to set up the container's terminal: {e}"),
+                    });
+                }
+            };
+            if let Some(&[h, w]) = cfg.host_config.console_size.as_deref() {
+                if let (Ok(h @ 1..), Ok(w @ 1..)) = (u16::try_from(h), u16::try_from(w)) {
+                    relay::set_winsize(&master, h, w);
+                }
+            }
+            let stdin = if open_stdin {
+                Some(
+                    master
+                        .try_clone()
+                        .ctx(|| "duplicating the terminal".to_string())?,
+                )
+            } else {
+                None
+            };
+            ContainerIo {
+                stdout: master,
+                stderr: None,
+                stdin,
+                tty: true,
+                stdin_once: false,
+            }
+        }
+        (None, None) => unreachable!("either pipes or a console socket were set up"),
     };
     if let Err(e) = container.start() {
         let _ = container.delete(true);
@@ -528,7 +577,7 @@ fn run_once(
     }
     report(ready, &Ready::Started);
 
-    relay(&mut log, out_r, err_r);
+    relay::run(Some(&mut log), io, hub);
     let code = wait_for(pid);
     let oom = cg.oom_killed(&cg_path).unwrap_or(false);
     let _ = container.delete(true);
@@ -571,53 +620,34 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
         .map_err(|e| Error::io("creating a pipe", e.into()))
 }
 
-/// Copies stdout/stderr into the log until both are closed (the container exited).
-fn relay(log: &mut LogWriter, out: OwnedFd, err: OwnedFd) {
-    let mut open = [Some(fs::File::from(out)), Some(fs::File::from(err))];
-    let mut buf = vec![0u8; 64 * 1024];
-    while open.iter().any(Option::is_some) {
-        let mut fds: Vec<(usize, PollFd)> = Vec::new();
-        for (i, f) in open.iter().enumerate() {
-            if let Some(f) = f {
-                // SAFETY-free: PollFd borrows the fd for the duration of the poll call.
-                fds.push((
-                    i,
-                    PollFd::new(std::os::fd::AsFd::as_fd(f), PollFlags::POLLIN),
-                ));
-            }
-        }
-        let mut pfds: Vec<PollFd> = fds.iter().map(|(_, p)| p.clone()).collect();
-        if poll(&mut pfds, PollTimeout::NONE).is_err() {
-            continue;
-        }
-        let ready: Vec<(usize, bool)> = fds
-            .iter()
-            .zip(&pfds)
-            .map(|((i, _), p)| (*i, p.revents().is_some_and(|r| !r.is_empty())))
-            .collect();
-        drop(pfds);
-        for (i, is_ready) in ready {
-            if !is_ready {
-                continue;
-            }
-            let stream = if i == 0 {
-                Stream::Stdout
-            } else {
-                Stream::Stderr
-            };
-            let n = match open[i].as_mut().map(|f| f.read(&mut buf)) {
-                Some(Ok(n)) => n,
-                Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                _ => 0,
-            };
-            if n == 0 {
-                open[i] = None;
-                let _ = log.flush_stream(stream);
-            } else if let Err(e) = log.write(stream, &buf[..n]) {
-                eprintln!("monitor: writing the log: {e}");
+/// Receives the pty master the container's init sends over the console socket.
+fn receive_pty_master(listener: &std::os::unix::net::UnixListener) -> Result<OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let (conn, _) = listener
+        .accept()
+        .ctx(|| "accepting on the console socket".to_string())?;
+    let mut name = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut name)];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| Error::io("receiving the terminal", e.into()))?;
+    for c in msg
+        .cmsgs()
+        .map_err(|e| Error::io("receiving the terminal", e.into()))?
+    {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the kernel just installed this fd for us.
+                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
             }
         }
     }
+    Err(Error::Other("the container's init sent no terminal".into()))
 }
 
 /// Waits for the container's init and returns Docker's exit code (128+signal when killed).
