@@ -243,3 +243,125 @@ pub fn docker_archive_with_layer(layer: &[u8], tag: &str) -> Vec<u8> {
     t.file("manifest.json", manifest.as_bytes());
     t.finish()
 }
+
+/// berth running on a pseudo-terminal, as a user at a shell would run it: for `-it`,
+/// detach keys and window sizes. The child is killed on drop.
+pub struct Pty {
+    master: std::fs::File,
+    child: std::process::Child,
+    pub output: Vec<u8>,
+}
+
+impl Pty {
+    /// Starts `berth --root <root> args...` with a `rows`x`cols` terminal as its stdio.
+    pub fn spawn(b: &Berth, args: &[&str], rows: u16, cols: u16) -> Pty {
+        use std::os::fd::{AsRawFd, OwnedFd};
+        use std::os::unix::process::CommandExt;
+        let ws = nix::pty::Winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let pty = nix::pty::openpty(Some(&ws), None).expect("openpty");
+        let slave: OwnedFd = pty.slave;
+        let mut cmd = b.cmd();
+        cmd.args(args)
+            .stdin(Stdio::from(slave.try_clone().expect("dup")))
+            .stdout(Stdio::from(slave.try_clone().expect("dup")))
+            .stderr(Stdio::from(slave));
+        // SAFETY: setsid and ioctl are async-signal-safe; they make the pty the
+        // controlling terminal, as a login shell's would be.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("spawning berth on a pty");
+        let master = std::fs::File::from(pty.master);
+        // SAFETY: fcntl on our own fd.
+        unsafe {
+            let fl = libc::fcntl(master.as_raw_fd(), libc::F_GETFL);
+            libc::fcntl(master.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+        }
+        Pty {
+            master,
+            child,
+            output: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, data: &[u8]) {
+        use std::io::Write;
+        self.master.write_all(data).expect("writing to the pty");
+    }
+
+    fn pump(&mut self) -> bool {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        match self.master.read(&mut buf) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.output.extend_from_slice(&buf[..n]);
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                true
+            }
+            // EIO: every slave fd closed (berth exited).
+            Err(_) => false,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output).into_owned()
+    }
+
+    /// Reads until the output contains `needle`; panics with what was seen after `secs`.
+    #[track_caller]
+    pub fn expect(&mut self, needle: &str, secs: u64) {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < end {
+            if self.text().contains(needle) {
+                return;
+            }
+            if !self.pump() {
+                break;
+            }
+        }
+        assert!(
+            self.text().contains(needle),
+            "expected {needle:?} on the terminal, saw {:?}",
+            self.text()
+        );
+    }
+
+    /// Waits for berth to exit (reading what it prints) and returns its exit code.
+    #[track_caller]
+    pub fn wait(&mut self, secs: u64) -> i32 {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while std::time::Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                // What it printed last may still be in the pty.
+                for _ in 0..10 {
+                    if !self.pump() {
+                        break;
+                    }
+                }
+                return st.code().unwrap_or(-1);
+            }
+            self.pump();
+        }
+        panic!("berth did not exit in {secs}s; terminal: {:?}", self.text());
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
