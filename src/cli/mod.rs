@@ -2,6 +2,7 @@
 //! driving the in-process engine.
 
 mod containers;
+mod cp;
 pub(crate) mod events;
 pub mod gotemplate;
 mod images;
@@ -124,6 +125,8 @@ pub enum ContainerCommand {
     Export(containers::ExportArgs),
     /// Create a new image from a container's changes
     Commit(containers::CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
     /// Remove all stopped containers
     Prune(containers::PruneArgs),
     /// Display detailed information on one or more containers
@@ -170,6 +173,8 @@ pub enum Command {
     Export(containers::ExportArgs),
     /// Create a new image from a container's changes
     Commit(containers::CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -301,6 +306,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Diff(a) => containers::diff(&engine, a),
         Command::Export(a) => containers::export(&engine, a),
         Command::Commit(a) => containers::commit(&engine, a),
+        Command::Cp(a) => cp::cp(&engine, a),
         Command::Container(c) => container_command(&engine, c),
         Command::Version | Command::Monitor { .. } => Ok(()),
     }
@@ -327,6 +333,7 @@ fn container_command(engine: &Engine, c: ContainerCommand) -> CliResult {
         ContainerCommand::Diff(a) => containers::diff(engine, a),
         ContainerCommand::Export(a) => containers::export(engine, a),
         ContainerCommand::Commit(a) => containers::commit(engine, a),
+        ContainerCommand::Cp(a) => cp::cp(engine, a),
         ContainerCommand::Prune(a) => containers::prune(engine, a),
         ContainerCommand::Inspect(a) => images::inspect_containers(engine, a),
     }

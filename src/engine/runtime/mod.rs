@@ -3,6 +3,7 @@
 
 pub mod cgroups;
 pub mod container;
+pub mod copy;
 pub mod create;
 pub mod fsops;
 pub mod inspect;
