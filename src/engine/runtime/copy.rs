@@ -508,7 +508,13 @@ pub fn host_source(path: &str, follow_link: bool) -> Result<HostSource> {
         nix::sys::stat::Mode::empty(),
     )
     .map_err(|e| Error::io("opening /", io_err(e)))?;
-    let host_error = |e: io::Error| Error::invalid(format!("lstat {abs}: {e}"));
+    let host_error = |e: io::Error| {
+        let what = format!("lstat {abs}: {}", go_error_text(&e));
+        match e.raw_os_error() {
+            Some(libc::ENOENT) => Error::not_found(what),
+            _ => Error::invalid(what),
+        }
+    };
     let target = resolve::resolve(root.as_fd(), &req.comps, follow_link).map_err(host_error)?;
     let st = target.stat().map_err(host_error)?;
     Ok(HostSource {
@@ -516,6 +522,20 @@ pub fn host_source(path: &str, follow_link: bool) -> Result<HostSource> {
         top: req.top,
         is_dir: fmt_of(&st) == libc::S_IFDIR,
     })
+}
+
+/// An errno as Go prints it ("no such file or directory"), as docker's messages do.
+fn go_error_text(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error ") {
+        Some(i) if e.raw_os_error().is_some() => &text[..i],
+        _ => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 impl HostSource {
