@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Stdio;
@@ -329,6 +330,8 @@ fn running_container_with_a_volume_and_a_bind() {
         "vol:/data",
         "-v",
         &bind_spec,
+        "--tmpfs",
+        "/scratch",
         "busybox",
         "sh",
         "-c",
@@ -354,6 +357,11 @@ fn running_container_with_a_volume_and_a_bind() {
     // The bind's copy is on the host, and its owner is root.
     let md = std::fs::metadata(bind.join("a.txt")).expect("bind copy");
     assert_eq!((md.uid(), md.mode() & 0o777), (0, 0o640));
+    // A tmpfs lives only inside the running container: refused, not faked.
+    let r = b
+        .run(&["cp", s(&src.join("a.txt")), "live:/scratch/"])
+        .fails();
+    assert!(r.stderr.contains("tmpfs"), "{}", r.stderr);
     b.run(&["cp", s(&src.join("a.txt")), "live:/tmp/go"]).ok();
     assert_eq!(b.run(&["wait", "live"]).ok().stdout.trim(), "0");
     assert_eq!(
@@ -597,6 +605,49 @@ fn errors_read_like_docker() {
         "invalid output path",
     );
     assert_no_leftovers(&b);
+}
+
+/// A pseudo-terminal pair (master, slave): the slave is a terminal for a child.
+fn pty() -> (OwnedFd, OwnedFd) {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty stores two new fds in the ints we pass; the other pointers may be
+    // null (no name, default termios and window size).
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both fds were just opened for us and are owned by nobody else.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
+#[test]
+fn tar_streams_refuse_a_terminal() {
+    let b = with_busybox();
+    b.run(&["create", "--name", "box", "busybox", "true"]).ok();
+    let (_master, slave) = pty();
+    let tty = || Stdio::from(slave.try_clone().expect("dup"));
+    let o = b
+        .cmd()
+        .args(["cp", "box:/etc/passwd", "-"])
+        .stdout(tty())
+        .output()
+        .expect("cp");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to write a tar archive"));
+    let o = b
+        .cmd()
+        .args(["cp", "-", "box:/tmp"])
+        .stdin(tty())
+        .output()
+        .expect("cp");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to read a tar archive"));
 }
 
 /// Tars from stdin that try to write outside the destination: every one is refused

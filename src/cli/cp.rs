@@ -259,15 +259,24 @@ fn to_stdout(engine: &Engine, a: &CpArgs, ctr: &str, src: &str) -> CliResult {
     }
 }
 
+/// Stat of a container path; None when nothing is there. (docker takes any failure as
+/// "missing"; other failures, like a tmpfs cp cannot reach, say more as they are.)
+fn container_stat(engine: &Engine, ctr: &str, path: &str) -> CliResult<Option<copy::PathStat>> {
+    match engine.container_archive_stat(ctr, path) {
+        Ok(s) => Ok(Some(s)),
+        Err(EngineError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The container-side destination: stat'ed, a symlink followed once (its target comes
-/// back fully resolved). Any stat failure means "does not exist", as in docker: the
-/// extraction then reports what is really wrong.
+/// back fully resolved).
 fn container_destination(engine: &Engine, ctr: &str, dst: &str) -> CliResult<Destination> {
     let mut path = dst.to_string();
-    let mut stat = engine.container_archive_stat(ctr, &path).ok();
+    let mut stat = container_stat(engine, ctr, &path)?;
     if let Some(link) = stat.as_ref().filter(|s| s.is_symlink()) {
         path = link.link_target.clone();
-        stat = engine.container_archive_stat(ctr, &path).ok();
+        stat = container_stat(engine, ctr, &path)?;
     }
     if let Some(s) = &stat {
         if !s.is_dir() && !s.is_regular() {

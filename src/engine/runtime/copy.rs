@@ -631,6 +631,7 @@ mod tests {
         std::fs::write(src.join("sub/f"), "data").expect("write");
         std::fs::write(src.join(".wh.kept"), "plain").expect("write");
         std::os::unix::fs::symlink("/etc/passwd", src.join("link")).expect("symlink");
+        std::fs::hard_link(src.join("sub/f"), src.join("hard")).expect("hardlink");
         let s = host_source(src.to_str().expect("utf-8"), false).expect("source");
         assert!(s.is_dir());
         let mut tar = Vec::new();
@@ -650,6 +651,10 @@ mod tests {
             std::fs::read_link(out.join("copy/link")).expect("readlink"),
             Path::new("/etc/passwd")
         );
+        // Hardlinks stay links of one file, under the renamed top entry.
+        use std::os::unix::fs::MetadataExt;
+        let ino = |p: &str| std::fs::metadata(out.join(p)).expect("stat").ino();
+        assert_eq!(ino("copy/hard"), ino("copy/sub/f"));
         // Writing through the symlink just extracted must be refused.
         let evil = one_entry_tar(tar::EntryType::Regular, "copy/link/x", b"x");
         let e = host_extract(&evil[..], &out, false).expect_err("through a symlink");
