@@ -3,6 +3,7 @@
 
 pub mod attach;
 mod containers;
+mod cp;
 pub(crate) mod events;
 pub mod gotemplate;
 mod images;
@@ -129,6 +130,8 @@ pub enum ContainerCommand {
     Attach(containers::AttachArgs),
     /// Execute a command in a running container
     Exec(containers::ExecArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
     /// Remove all stopped containers
     Prune(containers::PruneArgs),
     /// Display detailed information on one or more containers
@@ -179,6 +182,8 @@ pub enum Command {
     Attach(containers::AttachArgs),
     /// Execute a command in a running container
     Exec(containers::ExecArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -331,6 +336,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Commit(a) => containers::commit(&engine, a),
         Command::Attach(a) => containers::attach_cmd(&engine, a),
         Command::Exec(a) => containers::exec(&engine, a),
+        Command::Cp(a) => cp::cp(&engine, a),
         Command::Container(c) => container_command(&engine, c),
         Command::Version | Command::Monitor { .. } | Command::ExecHelper { .. } => Ok(()),
     }
@@ -359,6 +365,7 @@ fn container_command(engine: &Engine, c: ContainerCommand) -> CliResult {
         ContainerCommand::Commit(a) => containers::commit(engine, a),
         ContainerCommand::Attach(a) => containers::attach_cmd(engine, a),
         ContainerCommand::Exec(a) => containers::exec(engine, a),
+        ContainerCommand::Cp(a) => cp::cp(engine, a),
         ContainerCommand::Prune(a) => containers::prune(engine, a),
         ContainerCommand::Inspect(a) => images::inspect_containers(engine, a),
     }

@@ -280,6 +280,41 @@ impl Engine {
         runtime::fsops::export(&self.store, &rec, out)
     }
 
+    /// `HEAD /containers/{id}/archive`: what is at `path` inside the container.
+    pub fn container_archive_stat(
+        &self,
+        name_or_id: &str,
+        path: &str,
+    ) -> Result<runtime::copy::PathStat> {
+        let rec = self.container_get(name_or_id)?;
+        runtime::copy::stat(&self.store, &rec, name_or_id, path)
+    }
+
+    /// `GET /containers/{id}/archive` and `cp CONTAINER:SRC`: the stat of `path`, and its
+    /// tar once started. `follow_link` is `cp -L`.
+    pub fn container_archive_get(
+        &self,
+        name_or_id: &str,
+        path: &str,
+        follow_link: bool,
+    ) -> Result<runtime::copy::ArchiveSource> {
+        let rec = self.container_get(name_or_id)?;
+        runtime::copy::archive(&self.store, &rec, name_or_id, path, follow_link)
+    }
+
+    /// `PUT /containers/{id}/archive` and `cp SRC CONTAINER:DEST`: extracts a tar into
+    /// the directory at `path`.
+    pub fn container_archive_put<R: Read + Send>(
+        &self,
+        name_or_id: &str,
+        path: &str,
+        input: R,
+        opts: &runtime::copy::ExtractOptions,
+    ) -> Result<()> {
+        let rec = self.container_get(name_or_id)?;
+        runtime::copy::extract(&self.store, &rec, name_or_id, path, input, opts)
+    }
+
     pub fn container_commit(
         &self,
         name_or_id: &str,

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 
 pub use changes::changes;
 pub use diff::diff_to_tar;
-pub use unpack::{unpack, unpack_with, DevicePolicy, UnpackOptions};
+pub use unpack::{unpack, unpack_copy, unpack_with, CopyOptions, DevicePolicy, UnpackOptions};
 
 /// Errors from unpacking, diffing and computing changes.
 #[derive(Debug, thiserror::Error)]

@@ -4,6 +4,7 @@
 pub mod attach;
 pub mod cgroups;
 pub mod container;
+pub mod copy;
 pub mod create;
 pub mod exec;
 pub mod fsops;

@@ -365,6 +365,8 @@ fn run_once(
     let containers = Containers::new(store);
     let dir = paths::container_dir(store, id);
     let rootfs = dir.join("rootfs");
+    // A `cp` into the stopped container mounts this upper dir too: wait until it is done.
+    let fs_lock = super::copy::lock_fs(store, id)?;
     let _ = snapshot::unmount(&rootfs);
     let lowers = crate::engine::image::records::Images::new(store)
         .get(&rec.config.image)?
@@ -384,6 +386,7 @@ fn run_once(
     )
     .map_err(|e| Error::Other(format!("mounting the container's root filesystem: {e}")))?;
     let mounted = MountGuard(rootfs.clone());
+    drop(fs_lock);
 
     let cfg = &rec.config;
     let env_path = cfg

@@ -65,6 +65,37 @@ pub fn unpack_with<R: Read>(
     dest: &Path,
     opts: &UnpackOptions,
 ) -> Result<UnpackStats, LayerError> {
+    run(tar, dest, opts.devices, None)
+}
+
+/// Knobs for [`unpack_copy`].
+#[derive(Debug, Clone, Default)]
+pub struct CopyOptions {
+    /// One owner for everything written (`docker cp` gives the container's root, or the
+    /// caller on the host); None keeps the uid/gid recorded in the tar (`cp -a`).
+    pub owner: Option<(u32, u32)>,
+    /// Docker's NoOverwriteDirNonDir: refuse to replace a directory by a non-directory
+    /// or the reverse, instead of removing what is there.
+    pub no_overwrite_dir_non_dir: bool,
+}
+
+/// Extracts a `docker cp` tar into the existing directory `dest` with the same name
+/// checks as [`unpack`] (nothing is ever written outside `dest`). A copy is not a layer:
+/// `.wh.` names are ordinary files, and device nodes are refused.
+pub fn unpack_copy<R: Read>(
+    tar: R,
+    dest: &Path,
+    opts: &CopyOptions,
+) -> Result<UnpackStats, LayerError> {
+    run(tar, dest, DevicePolicy::Reject, Some(opts.clone()))
+}
+
+fn run<R: Read>(
+    tar: R,
+    dest: &Path,
+    devices: DevicePolicy,
+    copy: Option<CopyOptions>,
+) -> Result<UnpackStats, LayerError> {
     let root = open_root(dest).map_err(|source| LayerError::Fs {
         path: dest.to_path_buf(),
         op: "opening unpack destination",
@@ -77,7 +108,8 @@ pub fn unpack_with<R: Read>(
         cache: None,
         dir_times: BTreeMap::new(),
         stats: UnpackStats::default(),
-        devices: opts.devices,
+        devices,
+        copy,
     };
     for entry in archive.entries().map_err(LayerError::Tar)? {
         let mut entry = entry.map_err(LayerError::Tar)?;
@@ -126,6 +158,8 @@ struct Unpacker {
     dir_times: BTreeMap<Vec<Vec<u8>>, TimeSpec>,
     stats: UnpackStats,
     devices: DevicePolicy,
+    /// Set when extracting a `cp` archive rather than an image layer.
+    copy: Option<CopyOptions>,
 }
 
 fn rejected(entry: &str, reason: impl Into<String>) -> LayerError {
@@ -210,7 +244,7 @@ impl Unpacker {
             return Err(rejected(&name, "empty name"));
         };
         // Whiteouts first, whatever their member type, as Docker converts them.
-        if let Some(rest) = base.strip_prefix(WHITEOUT_PREFIX) {
+        if let (Some(rest), None) = (base.strip_prefix(WHITEOUT_PREFIX), &self.copy) {
             let meta = self.meta(entry, &pax, &name)?;
             return self.whiteout(parent, base, rest, &meta, &name);
         }
@@ -227,6 +261,9 @@ impl Unpacker {
             {
                 self.stats.skipped_devices += 1;
                 return Ok(());
+            }
+            b'3' | b'4' if self.copy.is_some() => {
+                return Err(rejected(&name, "device nodes cannot be copied"))
             }
             b'3' | b'4' => {
                 return Err(rejected(
@@ -376,6 +413,11 @@ impl Unpacker {
             u32::try_from(uid).map_err(|_| rejected(name, format!("uid {uid} out of range")))?;
         let gid =
             u32::try_from(gid).map_err(|_| rejected(name, format!("gid {gid} out of range")))?;
+        let (uid, gid) = self
+            .copy
+            .as_ref()
+            .and_then(|c| c.owner)
+            .unwrap_or((uid, gid));
         let (secs, nanos) = match pax.mtime {
             Some(t) => t,
             None => (
@@ -463,6 +505,20 @@ impl Unpacker {
             Err(Errno::ENOENT) => return Ok(false),
             Err(e) => return Err(entry_io(name, "inspecting existing entry")(e)),
         };
+        if self
+            .copy
+            .as_ref()
+            .is_some_and(|c| c.no_overwrite_dir_non_dir && is_dir(&st) != keep_dir)
+        {
+            return Err(rejected(
+                name,
+                if keep_dir {
+                    "cannot overwrite non-directory with directory"
+                } else {
+                    "cannot overwrite directory with non-directory"
+                },
+            ));
+        }
         if is_dir(&st) {
             if keep_dir {
                 return Ok(true);
