@@ -1043,3 +1043,44 @@ fn prune_tmpfs_and_log_rotation() {
     assert!(b.run(&["volume", "ls", "-q"]).ok().stdout.is_empty());
     assert!(b.run(&["images", "-aq"]).ok().stdout.is_empty());
 }
+
+#[test]
+fn init_runs_as_pid_1_reaps_and_passes_the_exit_code() {
+    let b = with_busybox();
+    let r = b
+        .run(&["run", "--rm", "--init", "busybox", "ps", "-o", "pid,comm"])
+        .ok();
+    assert!(
+        r.stdout.contains("1 docker-init") && r.stdout.contains("ps"),
+        "the init is PID 1 and runs the command: {}",
+        r.stdout
+    );
+    let r = b.run(&["run", "--rm", "--init", "busybox", "sh", "-c", "exit 5"]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    // An orphan is reparented to PID 1. `sleep` as PID 1 never reaps it (a zombie
+    // stays); with --init, the init reaps it.
+    let zombies = |init: bool| {
+        let mut args = vec!["run", "-d"];
+        if init {
+            args.push("--init");
+        }
+        args.extend(["busybox", "sh", "-c", "(sleep 0.1 &); exec sleep 30"]);
+        let id = b.run(&args).ok().stdout.trim().to_string();
+        std::thread::sleep(Duration::from_millis(600));
+        let ps = b.run(&["exec", &id, "ps", "-o", "stat,comm"]).ok().stdout;
+        b.run(&["rm", "-f", &id]).ok();
+        ps.lines()
+            .filter(|l| l.trim_start().starts_with('Z'))
+            .count()
+    };
+    assert_eq!(
+        zombies(false),
+        1,
+        "without an init the orphan stays a zombie"
+    );
+    assert_eq!(zombies(true), 0, "the init reaps orphans");
+    assert_eq!(
+        b.run(&["run", "--rm", "--init", "busybox", "nope"]).code,
+        127
+    );
+}

@@ -404,7 +404,25 @@ fn run_once(
         });
     }
     super::mounts::copy_up(store, id, &rootfs, &cfg.mounts)?;
-    let oci_mounts = super::mounts::to_oci(&cfg.mounts);
+    let mut oci_mounts = super::mounts::to_oci(&cfg.mounts);
+    let mut argv: Vec<String> = std::iter::once(cfg.path.clone())
+        .chain(cfg.args.iter().cloned())
+        .collect();
+    if cfg.host_config.init == Some(true) {
+        // Docker's --init: a tiny init as PID 1 that reaps zombies and forwards signals.
+        let init = lookup::host_init_binary()
+            .map_err(|message| Failure::BeforeStart { code: 125, message })?;
+        oci_mounts.push(spec::ResolvedMount {
+            source: init,
+            destination: lookup::INIT_PATH_IN_CONTAINER.into(),
+            read_only: true,
+            kind: spec::MountKind::Bind { propagation: None },
+        });
+        argv.splice(
+            0..0,
+            [lookup::INIT_PATH_IN_CONTAINER.to_string(), "--".into()],
+        );
+    }
     let cg = Cgroups::detect().map_err(|e| Error::Other(format!("cgroups: {e}")))?;
     let cg_path = container_path(id);
     let nofile = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
@@ -412,11 +430,7 @@ fn run_once(
         .unwrap_or(1024);
     let mut body = cfg.config.clone();
     body.entrypoint = None;
-    body.cmd = Some(
-        std::iter::once(cfg.path.clone())
-            .chain(cfg.args.iter().cloned())
-            .collect(),
-    );
+    body.cmd = Some(argv);
     let etc = spec::EtcFiles {
         hostname: &dir.join("hostname"),
         hosts: &dir.join("hosts"),

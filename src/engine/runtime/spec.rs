@@ -604,11 +604,6 @@ fn ns(typ: LinuxNamespaceType, path: Option<PathBuf>) -> LinuxNamespace {
 
 /// HostConfig options that are valid for Docker but that berth cannot carry out.
 fn reject_unsupported(hc: &HostConfig) -> Result<(), SpecError> {
-    if hc.init == Some(true) {
-        return Err(unsupported(
-            "--init is not supported: berth ships no docker-init binary",
-        ));
-    }
     match hc.userns_mode.as_deref().unwrap_or("") {
         "" | "host" => {}
         m => {
@@ -3033,13 +3028,6 @@ mod tests {
 
     #[test]
     fn unsupported_and_invalid_options() {
-        assert!(matches!(
-            build(&HostConfig {
-                init: Some(true),
-                ..Default::default()
-            }),
-            Err(SpecError::Unsupported(_))
-        ));
         assert_eq!(
             err(HostConfig {
                 oom_score_adj: Some(1001),
