@@ -241,6 +241,33 @@ pub fn clean_container_path(path: &str) -> String {
     s
 }
 
+/// Where `--init` puts the init inside the container (Docker's path).
+pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
+
+/// The host's init for `--init`: `BERTH_INIT_PATH`, else Docker's docker-init, else
+/// Debian's static tini. It must be static: it runs inside any image.
+pub fn host_init_binary() -> Result<PathBuf, String> {
+    let candidates = std::env::var_os("BERTH_INIT_PATH")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            [
+                "/usr/libexec/docker/docker-init",
+                "/usr/bin/docker-init",
+                "/usr/bin/tini-static",
+                "/usr/local/bin/tini-static",
+            ]
+            .iter()
+            .map(PathBuf::from),
+        );
+    for c in candidates {
+        if c.is_file() {
+            return Ok(c);
+        }
+    }
+    Err("--init needs a static init binary on the host: install Debian's tini package (apt-get install tini), or point BERTH_INIT_PATH at docker-init".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,31 +413,4 @@ mod tests {
         assert_eq!(clean_container_path("a"), "/a");
         assert_eq!(clean_container_path("/../.."), "/");
     }
-}
-
-/// Where `--init` puts the init inside the container (Docker's path).
-pub const INIT_PATH_IN_CONTAINER: &str = "/sbin/docker-init";
-
-/// The host's init for `--init`: `BERTH_INIT_PATH`, else Docker's docker-init, else
-/// Debian's static tini. It must be static: it runs inside any image.
-pub fn host_init_binary() -> Result<PathBuf, String> {
-    let candidates = std::env::var_os("BERTH_INIT_PATH")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(
-            [
-                "/usr/libexec/docker/docker-init",
-                "/usr/bin/docker-init",
-                "/usr/bin/tini-static",
-                "/usr/local/bin/tini-static",
-            ]
-            .iter()
-            .map(PathBuf::from),
-        );
-    for c in candidates {
-        if c.is_file() {
-            return Ok(c);
-        }
-    }
-    Err("--init needs a static init binary on the host: install Debian's tini package (apt-get install tini), or point BERTH_INIT_PATH at docker-init".into())
 }
