@@ -1084,3 +1084,159 @@ fn init_runs_as_pid_1_reaps_and_passes_the_exit_code() {
         127
     );
 }
+
+#[test]
+fn volume_driver_options_mount_while_in_use() {
+    let b = with_busybox();
+    let mounts = || std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let root = b.path().display().to_string();
+
+    // type=tmpfs with size and uid: a tmpfs while a container uses the volume.
+    b.run(&[
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "-o",
+        "o=size=1m,uid=1000",
+        "tv",
+    ])
+    .ok();
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "-v",
+            "tv:/data",
+            "busybox",
+            "grep",
+            " /data ",
+            "/proc/mounts",
+        ])
+        .ok();
+    assert!(
+        r.stdout.contains("tmpfs")
+            && r.stdout.contains("size=1024k")
+            && r.stdout.contains("uid=1000"),
+        "{}",
+        r.stdout
+    );
+    // Two users share the one mount; it goes away with the last.
+    b.run(&[
+        "run", "-d", "--name", "u1", "-v", "tv:/data", "busybox", "sleep", "100",
+    ])
+    .ok();
+    b.run(&[
+        "run",
+        "--rm",
+        "-v",
+        "tv:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo shared > /data/f",
+    ])
+    .ok();
+    assert!(
+        mounts().contains(&format!("{root}/volumes/tv/_data")),
+        "still mounted for u1"
+    );
+    assert_eq!(
+        b.run(&["exec", "u1", "cat", "/data/f"]).ok().stdout,
+        "shared\n"
+    );
+    b.run(&["rm", "-f", "u1"]).ok();
+    assert!(
+        eventually(10, || !mounts()
+            .contains(&format!("{root}/volumes/tv/_data"))),
+        "unmounted when the last user stopped"
+    );
+
+    // type=none,o=bind: a host directory behind a named volume.
+    let host = tempfile::tempdir().expect("tempdir");
+    std::fs::write(host.path().join("h"), "from host\n").expect("write");
+    let dev = format!("device={}", host.path().display());
+    b.run(&[
+        "volume",
+        "create",
+        "-o",
+        "type=none",
+        "-o",
+        &dev,
+        "-o",
+        "o=bind",
+        "bv",
+    ])
+    .ok();
+    let r = b
+        .run(&["run", "--rm", "-v", "bv:/d", "busybox", "cat", "/d/h"])
+        .ok();
+    assert_eq!(r.stdout, "from host\n");
+    let r = b
+        .run(&[
+            "volume",
+            "inspect",
+            "-f",
+            "{{.Options.type}} {{.Options.o}}",
+            "bv",
+        ])
+        .ok();
+    assert_eq!(r.stdout.trim(), "none bind");
+
+    // Bad options are refused at create, naming the problem.
+    let r = b.run(&["volume", "create", "-o", "foo=bar", "bad"]).fails();
+    assert!(
+        r.stderr.contains("invalid option key: \"foo\""),
+        "{}",
+        r.stderr
+    );
+    let r = b
+        .run(&["volume", "create", "-o", "type=tmpfs", "bad"])
+        .fails();
+    assert!(
+        r.stderr.contains("missing required option: \"device\""),
+        "{}",
+        r.stderr
+    );
+    // A device that cannot be mounted fails the start with Docker's wording.
+    b.run(&[
+        "volume",
+        "create",
+        "-o",
+        "type=none",
+        "-o",
+        "device=/nonexistent-berth",
+        "-o",
+        "o=bind",
+        "nv",
+    ])
+    .ok();
+    let r = b
+        .run(&["run", "--rm", "-v", "nv:/d", "busybox", "true"])
+        .fails();
+    assert!(
+        r.stderr.contains("failed to mount local volume"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn port_lists_published_ports_and_publishing_needs_a_bridge() {
+    let b = with_busybox();
+    b.run(&["run", "-d", "--name", "pp", "busybox", "sleep", "100"])
+        .ok();
+    assert_eq!(b.run(&["port", "pp"]).ok().stdout, "");
+    let r = b.run(&["port", "pp", "80"]).fails();
+    assert!(
+        r.stderr
+            .contains("No public port '80/tcp' published for pp"),
+        "{}",
+        r.stderr
+    );
+    let r = b.run(&["run", "--rm", "-p", "8080:80", "busybox", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("use --network host"), "{}", r.stderr);
+}

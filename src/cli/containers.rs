@@ -201,6 +201,15 @@ pub struct TopArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PortArgs {
+    #[arg(value_name = "CONTAINER")]
+    container: String,
+    /// PRIVATE_PORT[/PROTO]
+    #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
+    port: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Show all containers (default shows just running)
     #[arg(short, long)]
@@ -537,6 +546,59 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> CliResult {
             }
         }
     }
+}
+
+/// `port`: the container's published ports, from its network settings.
+pub fn port(engine: &Engine, a: PortArgs) -> CliResult {
+    let inspect = serde_json::to_value(engine.container_inspect(&a.container)?)
+        .map_err(|e| CliError::failed(e.to_string()))?;
+    let ports = inspect["NetworkSettings"]["Ports"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let bindings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|b| {
+                let ip = b["HostIp"].as_str().unwrap_or("");
+                let port = b["HostPort"].as_str().unwrap_or("");
+                if ip.contains(':') {
+                    format!("[{ip}]:{port}")
+                } else {
+                    format!("{}:{port}", if ip.is_empty() { "0.0.0.0" } else { ip })
+                }
+            })
+            .collect()
+    };
+    let mut text = String::new();
+    match &a.port {
+        Some(p) => {
+            let key = if p.contains('/') {
+                p.clone()
+            } else {
+                format!("{p}/tcp")
+            };
+            let found = ports.get(&key).map(bindings).unwrap_or_default();
+            if found.is_empty() {
+                return Err(CliError::failed(format!(
+                    "No public port '{key}' published for {}",
+                    a.container
+                )));
+            }
+            for b in found {
+                text.push_str(&format!("{b}\n"));
+            }
+        }
+        None => {
+            for (k, v) in &ports {
+                for b in bindings(v) {
+                    text.push_str(&format!("{k} -> {b}\n"));
+                }
+            }
+        }
+    }
+    out(&text)
 }
 
 /// `attach`: joins a running container's output (and stdin, when it was started with

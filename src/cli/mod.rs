@@ -130,6 +130,8 @@ pub enum ContainerCommand {
     Attach(containers::AttachArgs),
     /// Execute a command in a running container
     Exec(containers::ExecArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(containers::PortArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(cp::CpArgs),
     /// Remove all stopped containers
@@ -182,6 +184,8 @@ pub enum Command {
     Attach(containers::AttachArgs),
     /// Execute a command in a running container
     Exec(containers::ExecArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(containers::PortArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(cp::CpArgs),
     /// Manage containers
@@ -336,6 +340,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Commit(a) => containers::commit(&engine, a),
         Command::Attach(a) => containers::attach_cmd(&engine, a),
         Command::Exec(a) => containers::exec(&engine, a),
+        Command::Port(a) => containers::port(&engine, a),
         Command::Cp(a) => cp::cp(&engine, a),
         Command::Container(c) => container_command(&engine, c),
         Command::Version | Command::Monitor { .. } | Command::ExecHelper { .. } => Ok(()),
@@ -365,6 +370,7 @@ fn container_command(engine: &Engine, c: ContainerCommand) -> CliResult {
         ContainerCommand::Commit(a) => containers::commit(engine, a),
         ContainerCommand::Attach(a) => containers::attach_cmd(engine, a),
         ContainerCommand::Exec(a) => containers::exec(engine, a),
+        ContainerCommand::Port(a) => containers::port(engine, a),
         ContainerCommand::Cp(a) => cp::cp(engine, a),
         ContainerCommand::Prune(a) => containers::prune(engine, a),
         ContainerCommand::Inspect(a) => images::inspect_containers(engine, a),

@@ -42,6 +42,57 @@ fn validate_name(name: &str) -> Result<()> {
     }
 }
 
+/// The local driver's options (moby's `type`, `device`, `o`): mount `device` with
+/// filesystem `type` and options `o` on the volume's directory while a container uses it.
+fn validate_options(options: &BTreeMap<String, String>) -> Result<()> {
+    for k in options.keys() {
+        if !matches!(k.as_str(), "type" | "device" | "o") {
+            return Err(Error::invalid(format!(
+                "create: invalid option key: {k:?} (the local driver takes type, device and o)"
+            )));
+        }
+    }
+    let has = |k: &str| options.get(k).is_some_and(|v| !v.is_empty());
+    if has("type") != has("device") {
+        let missing = if has("type") { "device" } else { "type" };
+        return Err(Error::invalid(format!(
+            "create: missing required option: {missing:?}"
+        )));
+    }
+    if !has("type") && has("o") {
+        return Err(Error::invalid(
+            "create: option \"o\" needs \"type\" and \"device\"",
+        ));
+    }
+    Ok(())
+}
+
+/// `o` split the way mount(8) does: flags for mount(2), the rest as filesystem data.
+fn mount_flags(o: &str) -> (nix::mount::MsFlags, String) {
+    use nix::mount::MsFlags as F;
+    let mut flags = F::empty();
+    let mut data = Vec::new();
+    for opt in o.split(',').filter(|s| !s.is_empty()) {
+        match opt {
+            "ro" => flags |= F::MS_RDONLY,
+            "rw" | "defaults" => {}
+            "bind" => flags |= F::MS_BIND,
+            "rbind" => flags |= F::MS_BIND | F::MS_REC,
+            "nosuid" => flags |= F::MS_NOSUID,
+            "nodev" => flags |= F::MS_NODEV,
+            "noexec" => flags |= F::MS_NOEXEC,
+            "sync" => flags |= F::MS_SYNCHRONOUS,
+            "dirsync" => flags |= F::MS_DIRSYNC,
+            "noatime" => flags |= F::MS_NOATIME,
+            "nodiratime" => flags |= F::MS_NODIRATIME,
+            "relatime" => flags |= F::MS_RELATIME,
+            "strictatime" => flags |= F::MS_STRICTATIME,
+            other => data.push(other),
+        }
+    }
+    (flags, data.join(","))
+}
+
 pub struct Volumes<'a> {
     store: &'a Store,
 }
@@ -78,11 +129,7 @@ impl<'a> Volumes<'a> {
         options: BTreeMap<String, String>,
         anonymous: bool,
     ) -> Result<Volume> {
-        if let Some((k, _)) = options.iter().next() {
-            return Err(Error::invalid(format!(
-                "volume option {k:?} is not supported yet: berth's local driver stores volumes as directories"
-            )));
-        }
+        validate_options(&options)?;
         let name = match name {
             Some(n) => {
                 validate_name(n)?;
@@ -152,6 +199,66 @@ impl<'a> Volumes<'a> {
         )?;
         let rows = st.query_map([name], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Mounts a volume created with `type`/`device` options on its directory, unless it
+    /// already is (another running container uses it).
+    pub fn activate(&self, name: &str) -> Result<()> {
+        let v = self.get(name)?;
+        let (Some(typ), Some(device)) = (v.options.get("type"), v.options.get("device")) else {
+            return Ok(());
+        };
+        let dir = self.data_dir(name);
+        if crate::engine::image::snapshot::is_mounted(&dir).unwrap_or(false) {
+            return Ok(());
+        }
+        let (flags, data) = mount_flags(v.options.get("o").map(String::as_str).unwrap_or(""));
+        let fstype = (typ != "none").then_some(typ.as_str());
+        nix::mount::mount(
+            Some(device.as_str()),
+            &dir,
+            fstype,
+            flags,
+            (!data.is_empty()).then_some(data.as_str()),
+        )
+        .map_err(|e| {
+            Error::Other(format!(
+                "error while mounting volume '{}': failed to mount local volume: mount {device}:{} (type {typ}, options {:?}): {e}",
+                v.name,
+                dir.display(),
+                v.options.get("o").map(String::as_str).unwrap_or("")
+            ))
+        })
+    }
+
+    /// Unmounts an option-mounted volume once no running container other than
+    /// `leaving` uses it.
+    pub fn deactivate(&self, name: &str, leaving: &str) -> Result<()> {
+        let v = self.get(name)?;
+        if !v.options.contains_key("type") {
+            return Ok(());
+        }
+        for user in self.users(name)? {
+            if user == leaving {
+                continue;
+            }
+            let running: bool = self
+                .store
+                .db()
+                .query_row(
+                    "SELECT json_extract(state, '$.Running') FROM containers WHERE id = ?1",
+                    [&user],
+                    |r| r.get::<_, Option<bool>>(0),
+                )
+                .optional()?
+                .flatten()
+                .unwrap_or(false);
+            if running {
+                return Ok(());
+            }
+        }
+        crate::engine::image::snapshot::unmount(&self.data_dir(name))
+            .map_err(|e| Error::Other(format!("unmounting volume {name}: {e}")))
     }
 
     pub fn remove(&self, name: &str, force: bool) -> Result<()> {

@@ -83,7 +83,16 @@ fn check_network_mode(hc: &mut HostConfig) -> Result<()> {
     match mode.as_str() {
         // Bridge networking arrives with the network issue; until then a container
         // gets its own empty network namespace.
-        "" | "default" => hc.network_mode = Some("none".into()),
+        "" | "default" => {
+            let publishes = hc.port_bindings.as_ref().is_some_and(|p| !p.is_empty())
+                || hc.publish_all_ports == Some(true);
+            if publishes {
+                return Err(Error::invalid(
+                    "publishing ports (-p/-P) needs the default bridge network, which this build of berth does not have yet: use --network host to reach the container's ports",
+                ));
+            }
+            hc.network_mode = Some("none".into())
+        }
         "none" | "host" => {}
         other => {
             return Err(Error::invalid(format!(

@@ -403,6 +403,7 @@ fn run_once(
             message: e.to_string(),
         });
     }
+    let _volumes = ActiveVolumes::mount(store, id, &cfg.mounts)?;
     super::mounts::copy_up(store, id, &rootfs, &cfg.mounts)?;
     let mut oci_mounts = super::mounts::to_oci(&cfg.mounts);
     let mut argv: Vec<String> = std::iter::once(cfg.path.clone())
@@ -684,6 +685,45 @@ fn wait_for(pid: i32) -> i32 {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 return 255;
+            }
+        }
+    }
+}
+
+/// Volumes made with `type`/`device` options, mounted for this run and unmounted when
+/// it ends (unless another running container still uses them).
+struct ActiveVolumes<'a> {
+    store: &'a Store,
+    id: String,
+    names: Vec<String>,
+}
+
+impl<'a> ActiveVolumes<'a> {
+    fn mount(
+        store: &'a Store,
+        id: &str,
+        mounts: &[super::mounts::MountPoint],
+    ) -> Result<ActiveVolumes<'a>> {
+        let mut active = ActiveVolumes {
+            store,
+            id: id.to_string(),
+            names: Vec::new(),
+        };
+        let vols = crate::engine::volume::Volumes::new(store);
+        for m in mounts.iter().filter(|m| m.kind == "volume") {
+            vols.activate(&m.name)?;
+            active.names.push(m.name.clone());
+        }
+        Ok(active)
+    }
+}
+
+impl Drop for ActiveVolumes<'_> {
+    fn drop(&mut self) {
+        let vols = crate::engine::volume::Volumes::new(self.store);
+        for n in &self.names {
+            if let Err(e) = vols.deactivate(n, &self.id) {
+                eprintln!("monitor {}: {e}", self.id);
             }
         }
     }
