@@ -384,6 +384,44 @@ fn a_killed_monitor_is_noticed_and_cleaned_up() {
 }
 
 #[test]
+fn losing_the_run_dir_like_a_reboot_leaves_consistent_records() {
+    let b = with_busybox();
+    let id = b
+        .run(&["run", "-d", "--name", "rb", "busybox", "sleep", "300"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let pid: i32 = state(&b, "rb", "Pid").parse().expect("pid");
+    let engine = berth::engine::Engine::open(Some(b.path())).expect("engine");
+    let monitor = engine.container_get(&id).expect("record").state.monitor_pid as i32;
+    // A power cut: every process gone, mounts gone, /run (a tmpfs) empty.
+    // SAFETY: kill(2) on pids we just read.
+    unsafe {
+        libc::kill(monitor, libc::SIGKILL);
+        libc::kill(pid, libc::SIGKILL);
+    }
+    assert!(eventually(5, || gone(monitor) && gone(pid)));
+    let rootfs = b.path().join("containers").join(&id).join("rootfs");
+    let _ = nix::mount::umount2(&rootfs, nix::mount::MntFlags::MNT_DETACH);
+    std::fs::remove_dir_all(b.path().join("run")).expect("removing the run dir");
+
+    // The record says what happened, and the container starts again.
+    let ps = b
+        .run(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+        .ok()
+        .stdout;
+    assert!(ps.starts_with("rb Exited (137)"), "{ps}");
+    b.run(&["start", "rb"]).ok();
+    assert_eq!(
+        b.run(&["exec", "rb", "echo", "alive"]).ok().stdout,
+        "alive\n"
+    );
+    b.run(&["rm", "-f", "rb"]).ok();
+    assert!(b.run(&["ps", "-aq"]).ok().stdout.is_empty());
+}
+
+#[test]
 fn logs_tail_timestamps_and_rename() {
     let b = with_busybox();
     b.run(&["run", "--name", "counter", "busybox", "seq", "1", "100"])

@@ -49,10 +49,14 @@ fn run_it_gets_a_terminal_detaches_and_reattaches() {
     assert_eq!(t.wait(10), 0);
     assert_eq!(state(&b, "shell", "Running"), "true");
 
-    // attach finds it again; exiting the shell ends attach with its exit code.
+    // attach finds it again (and takes our window size); exiting the shell ends attach
+    // with its exit code.
     let mut t = Pty::spawn(&b, &["attach", "shell"], 24, 80);
-    t.send(b"echo back=$((1+1))\r");
-    t.expect("back=2", 10);
+    t.send(b"echo back=$((1+1)) $(stty size)\r");
+    t.expect("back=2 24 80", 10);
+    t.resize(50, 132);
+    t.send(b"echo now=$(stty size)\r");
+    t.expect("now=50 132", 10);
     t.send(b"exit 3\r");
     assert_eq!(t.wait(10), 3);
     assert_eq!(state(&b, "shell", "ExitCode"), "3");
@@ -303,6 +307,10 @@ fn exec_it_gets_its_own_terminal() {
     let text = t.text();
     assert!(text.contains("/dev/pts/"), "{text}");
     assert!(text.contains("40 120"), "{text}");
+    // Resizing our terminal resizes the exec's.
+    t.resize(33, 77);
+    t.send(b"echo size=$(stty size)\r");
+    t.expect("size=33 77", 10);
     t.send(b"exit 6\r");
     assert_eq!(t.wait(10), 6);
     // The container was not affected.

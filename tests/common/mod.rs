@@ -293,6 +293,19 @@ impl Pty {
         }
     }
 
+    /// Resizes the terminal, as a user resizing their window would (berth gets SIGWINCH).
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        use std::os::fd::AsRawFd;
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads the struct we pass.
+        unsafe { libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    }
+
     pub fn send(&mut self, data: &[u8]) {
         use std::io::Write;
         self.master.write_all(data).expect("writing to the pty");
