@@ -98,9 +98,11 @@ pub fn spawn_helper(
         .open(paths::container_dir(store, id).join("monitor.log"))
         .ctx(|| format!("opening the monitor log of {id}"))?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("--root")
-        .arg(&store.paths.data)
-        .args(args)
+    if let Some(root) = &store.paths.root {
+        cmd.arg("--root").arg(root);
+    }
+    // BERTH_ROOT would otherwise override the system defaults the spawner used.
+    cmd.env_remove("BERTH_ROOT").args(args)
         .args(attach.is_some().then_some("--attach-fd"))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

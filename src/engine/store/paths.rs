@@ -12,6 +12,9 @@ pub struct Paths {
     pub data: PathBuf,
     /// Runtime state that a reboot may wipe: sockets, pid files, mounts.
     pub run: PathBuf,
+    /// The `--root` this store was opened with (None: the system defaults), passed on to
+    /// helper processes so they use the very same dirs.
+    pub root: Option<PathBuf>,
 }
 
 impl Paths {
@@ -19,13 +22,19 @@ impl Paths {
     /// runtime files included (`r/run`).
     pub fn new(root: Option<&Path>) -> Self {
         match root {
-            Some(r) => Paths {
-                data: r.to_path_buf(),
-                run: r.join("run"),
-            },
+            Some(r) => {
+                // Helpers run with another cwd: a relative --root must mean the same dir.
+                let r = std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf());
+                Paths {
+                    data: r.clone(),
+                    run: r.join("run"),
+                    root: Some(r),
+                }
+            }
             None => Paths {
                 data: PathBuf::from(DEFAULT_DATA_ROOT),
                 run: PathBuf::from(DEFAULT_RUN_ROOT),
+                root: None,
             },
         }
     }
