@@ -316,3 +316,57 @@ fn exec_it_gets_its_own_terminal() {
     // The container was not affected.
     assert_eq!(state(&b, "box", "Running"), "true");
 }
+
+#[test]
+fn signals_to_an_attached_run_reach_the_container() {
+    use std::io::{BufRead, BufReader};
+    let b = with_busybox();
+    let mut child = b
+        .cmd()
+        .args([
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got INT; exit 4' INT; echo ready; while true; do sleep 0.1; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawning berth");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("reading");
+    assert_eq!(line, "ready\n");
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    line.clear();
+    out.read_line(&mut line).expect("reading");
+    assert_eq!(line, "got INT\n", "Ctrl-C went to the container");
+    let status = child.wait().expect("waiting");
+    assert_eq!(status.code(), Some(4));
+    // --sig-proxy=false: the signal ends berth instead, and the container goes on.
+    let mut child = b
+        .cmd()
+        .args([
+            "run",
+            "--sig-proxy=false",
+            "--name",
+            "np",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'exit 4' INT; echo ready; while true; do sleep 0.1; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawning berth");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    line.clear();
+    out.read_line(&mut line).expect("reading");
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().expect("waiting");
+    assert_ne!(status.code(), Some(4));
+    assert_eq!(state(&b, "np", "Running"), "true");
+}

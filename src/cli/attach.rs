@@ -14,12 +14,43 @@ use crate::engine::runtime::attach::{self, AttachClient};
 /// Docker's default detach sequence: Ctrl-P Ctrl-Q.
 pub const DEFAULT_DETACH_KEYS: &str = "ctrl-p,ctrl-q";
 
+/// Passes a signal berth received on to the container (docker's --sig-proxy).
+pub type SignalProxy = Box<dyn Fn(i32) + Send>;
+
 pub struct SessionOptions {
     /// Forward our stdin.
     pub stdin: bool,
     /// The container has a terminal: put ours in raw mode and forward its size.
     pub tty: bool,
     pub detach_keys: Vec<u8>,
+    /// Without a terminal, Ctrl-C and friends go to the container instead of ending us.
+    pub sig_proxy: Option<SignalProxy>,
+}
+
+/// The signals docker's CLI proxies (all but those it cannot catch or uses itself).
+const PROXIED: [nix::sys::signal::Signal; 6] = [
+    nix::sys::signal::Signal::SIGINT,
+    nix::sys::signal::Signal::SIGTERM,
+    nix::sys::signal::Signal::SIGHUP,
+    nix::sys::signal::Signal::SIGQUIT,
+    nix::sys::signal::Signal::SIGUSR1,
+    nix::sys::signal::Signal::SIGUSR2,
+];
+
+/// Forwards proxied signals, read from a signalfd, to the container.
+fn proxy_signals(proxy: SignalProxy) {
+    use nix::sys::signal::SigSet;
+    use nix::sys::signalfd::SignalFd;
+    let mut set = SigSet::empty();
+    for s in PROXIED {
+        set.add(s);
+    }
+    let Ok(sfd) = SignalFd::new(&set) else {
+        return;
+    };
+    while let Ok(Some(info)) = sfd.read_signal() {
+        proxy(info.ssi_signo as i32);
+    }
 }
 
 /// How a session ended.
@@ -182,6 +213,16 @@ pub fn session(mut client: AttachClient, opts: SessionOptions) -> io::Result<End
         if set.thread_block().is_ok() {
             let c = client.try_clone()?;
             std::thread::spawn(move || watch_resizes(c));
+        }
+    }
+    if let Some(proxy) = opts.sig_proxy {
+        let mut set = nix::sys::signal::SigSet::empty();
+        for s in PROXIED {
+            set.add(s);
+        }
+        // Blocked before any thread starts, so only the signalfd sees them.
+        if set.thread_block().is_ok() {
+            std::thread::spawn(move || proxy_signals(proxy));
         }
     }
     let detached = Arc::new(AtomicBool::new(false));

@@ -415,12 +415,26 @@ pub fn run(engine: &Engine, a: RunArgs) -> CliResult {
             code: e.code,
         });
     }
+    let proxy = (a.flags.sig_proxy.unwrap_or(true) && !req.tty).then(|| signal_proxy(engine, &id));
     let opts = SessionOptions {
         stdin: req.interactive,
         tty: req.tty,
         detach_keys,
+        sig_proxy: proxy,
     };
     finish_session(engine, &id, client, opts)
+}
+
+/// Sends the signals berth receives to container `id` (through the engine, like
+/// docker's CLI through the daemon).
+fn signal_proxy(engine: &Engine, id: &str) -> attach::SignalProxy {
+    let root = engine.store().paths.root.clone();
+    let id = id.to_string();
+    Box::new(move |sig| {
+        if let Ok(e) = Engine::open(root.as_deref()) {
+            let _ = e.container_kill(&id, &sig.to_string());
+        }
+    })
 }
 
 fn detach_keys_of(spec: Option<&str>) -> CliResult<Vec<u8>> {
@@ -472,6 +486,7 @@ pub fn start(engine: &Engine, a: StartArgs) -> CliResult {
             stdin,
             tty,
             detach_keys: keys,
+            sig_proxy: (!tty).then(|| signal_proxy(engine, &rec.id)),
         };
         if rec.state.running {
             let client = AttachClient::connect(&rec.id)?;
@@ -536,6 +551,8 @@ pub fn exec(engine: &Engine, a: ExecArgs) -> CliResult {
                     stdin: cfg.stdin,
                     tty: cfg.tty,
                     detach_keys: keys,
+                    // Docker does not proxy signals to exec'd processes.
+                    sig_proxy: None,
                 },
             )
             .map_err(|e| CliError::failed(format!("exec in {}: {e}", rec.id)))?;
@@ -630,6 +647,7 @@ pub fn attach_cmd(engine: &Engine, a: AttachArgs) -> CliResult {
             stdin,
             tty,
             detach_keys: keys,
+            sig_proxy: (a.sig_proxy && !tty).then(|| signal_proxy(engine, &rec.id)),
         },
     )
 }

@@ -350,6 +350,11 @@ pub struct RunFlags {
           default_missing_value = "true", value_parser = parse_go_bool, value_name = "bool")]
     pub rm: Option<bool>,
 
+    /// Proxy received signals to the process
+    #[arg(long = "sig-proxy", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_go_bool, value_name = "bool")]
+    pub sig_proxy: Option<bool>,
+
     /// Security Options
     #[arg(long, value_name = "list", allow_hyphen_values = true)]
     pub security_opt: Vec<String>,

@@ -102,7 +102,8 @@ pub fn spawn_helper(
         cmd.arg("--root").arg(root);
     }
     // BERTH_ROOT would otherwise override the system defaults the spawner used.
-    cmd.env_remove("BERTH_ROOT").args(args)
+    cmd.env_remove("BERTH_ROOT")
+        .args(args)
         .args(attach.is_some().then_some("--attach-fd"))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

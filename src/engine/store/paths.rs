@@ -74,7 +74,10 @@ mod tests {
     #[test]
     fn helpers_get_the_root_the_user_gave() {
         let d = Paths::new(None);
-        assert_eq!(d.root, None, "defaults: helpers must not get --root <data dir>");
+        assert_eq!(
+            d.root, None,
+            "defaults: helpers must not get --root <data dir>"
+        );
         assert_eq!(d.run, PathBuf::from(DEFAULT_RUN_ROOT));
         let r = Paths::new(Some(Path::new("rel/dir")));
         let root = r.root.expect("root");
