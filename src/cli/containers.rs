@@ -994,6 +994,17 @@ pub fn status_text(rec: &ContainerRecord, now: chrono::DateTime<chrono::Utc>) ->
     }
 }
 
+/// Docker's IMAGE column: the name the container was created with while that name still
+/// leads to its image, else the image id (after `rmi -f` or a retag).
+fn ps_image(engine: &Engine, rec: &ContainerRecord, trunc: bool) -> String {
+    let name = rec.config.config.image.clone().unwrap_or_default();
+    match engine.image_get(&name) {
+        Ok(img) if img.id == rec.config.image => name,
+        _ if trunc => short_id(&rec.config.image).to_string(),
+        _ => rec.config.image.clone(),
+    }
+}
+
 fn command_text(rec: &ContainerRecord, trunc: bool) -> String {
     let mut cmd = rec.config.path.clone();
     for a in &rec.config.args {
@@ -1069,7 +1080,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CliResult {
             labels.sort();
             json!({
                 "ID": if a.no_trunc { r.id.clone() } else { short_id(&r.id).to_string() },
-                "Image": r.config.config.image.clone().unwrap_or_default(),
+                "Image": ps_image(engine, r, !a.no_trunc),
                 "Command": command_text(r, !a.no_trunc),
                 "CreatedAt": crate::cli::units::created_at(Some(&r.created)),
                 "RunningFor": since(Some(&r.created), now),

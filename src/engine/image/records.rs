@@ -628,7 +628,8 @@ fn remove_in(db: &Connection, name_or_id: &str, force: bool) -> Result<Vec<Delet
                 "conflict: unable to delete {short} (cannot be forced) - image has dependent child images"
             )));
         }
-        if let Some((cid, true)) = users.first() {
+        // Any running user, not just the oldest container (which may have stopped).
+        if let Some((cid, _)) = users.iter().find(|(_, running)| *running) {
             return Err(Error::conflict(format!(
                 "conflict: unable to delete {short} (cannot be forced) - image is being used by running container {}",
                 ids::short_id(cid)
