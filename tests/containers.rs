@@ -1286,3 +1286,50 @@ fn port_lists_published_ports_and_publishing_needs_a_bridge() {
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("use --network host"), "{}", r.stderr);
 }
+
+#[test]
+fn loopback_is_up_and_stop_restart_events_come_in_dockers_order() {
+    let b = with_busybox();
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "busybox",
+            "ping",
+            "-c",
+            "1",
+            "-W",
+            "2",
+            "127.0.0.1",
+        ])
+        .ok();
+    assert!(r.stdout.contains("1 packets received"), "{}", r.stdout);
+
+    b.run(&["run", "-d", "--name", "ev", "busybox", "sleep", "100"])
+        .ok();
+    b.run(&["stop", "-t", "1", "ev"]).ok();
+    b.run(&["restart", "-t", "1", "ev"]).ok();
+    let ev = b
+        .run(&[
+            "events",
+            "--since",
+            "0",
+            "--until",
+            "0s",
+            "--filter",
+            "container=ev",
+            "--format",
+            "{{.Action}}",
+        ])
+        .ok()
+        .stdout;
+    let actions: Vec<&str> = ev
+        .lines()
+        .map(|l| l.split(':').next().unwrap_or(l))
+        .collect();
+    assert_eq!(
+        actions,
+        ["create", "start", "kill", "kill", "die", "stop", "start", "restart"],
+        "{ev}"
+    );
+}

@@ -669,8 +669,7 @@ pub fn stop(engine: &Engine, a: StopArgs) -> CliResult {
 
 pub fn restart(engine: &Engine, a: StopArgs) -> CliResult {
     each(&a.containers, |n| {
-        engine.container_stop(n, a.time)?;
-        match engine.container_start(n, None)? {
+        match engine.container_restart(n, a.time)? {
             Ok(()) => Ok(()),
             Err(e) => Err(EngineError::Other(e.message)),
         }

@@ -224,6 +224,24 @@ impl Engine {
         runtime::lifecycle::stop(&self.store, name_or_id, timeout)
     }
 
+    /// `restart`: stop (when running), start, and Docker's `restart` event.
+    pub fn container_restart(
+        &self,
+        name_or_id: &str,
+        timeout: Option<i64>,
+    ) -> Result<std::result::Result<(), runtime::lifecycle::StartError>> {
+        let rec = self.container_get(name_or_id)?;
+        if rec.state.running {
+            self.container_stop(&rec.id, timeout)?;
+        }
+        let started = self.container_start(&rec.id, None)?;
+        if started.is_ok() {
+            let rec = self.container_get(&rec.id)?;
+            runtime::container::emit(&self.store, &rec, "restart", &[]);
+        }
+        Ok(started)
+    }
+
     pub fn container_kill(&self, name_or_id: &str, signal: &str) -> Result<()> {
         let sig = runtime::lifecycle::parse_signal(signal)?;
         runtime::lifecycle::kill(&self.store, name_or_id, sig)

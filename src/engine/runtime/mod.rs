@@ -15,6 +15,7 @@ pub mod lookup;
 pub mod monitor;
 pub mod mounts;
 pub mod names;
+pub mod netns;
 pub mod paths;
 pub mod relay;
 pub mod seccomp;

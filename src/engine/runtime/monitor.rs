@@ -440,9 +440,11 @@ fn run_once(
         hosts: &dir.join("hosts"),
         resolv_conf: &dir.join("resolv.conf"),
     };
-    let netns = match cfg.host_config.network_mode.as_deref() {
-        Some("host") => spec::NetNs::Host,
-        _ => spec::NetNs::New,
+    let own_netns = cfg.host_config.network_mode.as_deref() != Some("host");
+    let netns = if own_netns {
+        spec::NetNs::New
+    } else {
+        spec::NetNs::Host
     };
     let oci = spec::build_spec(&spec::SpecInput {
         id,
@@ -572,6 +574,17 @@ fn run_once(
         }
         (None, None) => unreachable!("either pipes or a console socket were set up"),
     };
+    if own_netns {
+        // Before the program runs, so it finds a working 127.0.0.1.
+        let init = container.pid().map(|p| p.as_raw()).unwrap_or(0);
+        if let Err(e) = super::netns::loopback_up(init) {
+            let _ = container.delete(true);
+            return Err(Failure::BeforeStart {
+                code: 125,
+                message: e.to_string(),
+            });
+        }
+    }
     if let Err(e) = container.start() {
         let _ = container.delete(true);
         return Err(Failure::BeforeStart {
@@ -604,6 +617,14 @@ fn run_once(
     let _ = container.delete(true);
     let _ = cg.remove(&cg_path);
     drop(mounted);
+    // The events go first: whoever waits for the state change (`stop`, `restart`)
+    // records its own event after ours, in Docker's order (die, then stop).
+    if let Ok(r) = containers.get(id) {
+        if oom {
+            super::container::emit(store, &r, "oom", &[]);
+        }
+        super::container::emit(store, &r, "die", &[("exitCode", &code.to_string())]);
+    }
     containers.update_state(id, |s: &mut State| {
         s.status = "exited".into();
         s.running = false;
@@ -613,12 +634,6 @@ fn run_once(
         s.oom_killed = oom;
         s.finished_at = now();
     })?;
-    if let Ok(r) = containers.get(id) {
-        if oom {
-            super::container::emit(store, &r, "oom", &[]);
-        }
-        super::container::emit(store, &r, "die", &[("exitCode", &code.to_string())]);
-    }
     Ok(code)
 }
 
