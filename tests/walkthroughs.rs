@@ -1309,10 +1309,10 @@ fn walkthrough_20_resource_limits_and_security_flags() {
     // --cap-drop/--cap-add change PID 1's effective set: Docker's default 0xa80425fb
     // minus CHOWN (bit 0) plus NET_ADMIN (bit 12).
     let script = "grep CapEff /proc/1/status; chown nobody /tmp && echo chowned; \
-                  ip link set lo up && echo lo up";
+                  ip link set lo down && echo lo down";
     let r = b.run(&["run", "--rm", "ubuntu", "sh", "-c", script]);
     assert!(
-        r.stdout.contains("CapEff:\t00000000a80425fb\nchowned\n") && !r.stdout.contains("lo up"),
+        r.stdout.contains("CapEff:\t00000000a80425fb\nchowned\n") && !r.stdout.contains("lo down"),
         "default caps: {:?}",
         r.stdout
     );
@@ -1333,7 +1333,10 @@ fn walkthrough_20_resource_limits_and_security_flags() {
         "-c",
         script,
     ]);
-    let want = format!("CapEff:\t{:016x}\nlo up\n", (0xa80425fbu64 & !1) | 1 << 12);
+    let want = format!(
+        "CapEff:\t{:016x}\nlo down\n",
+        (0xa80425fbu64 & !1) | 1 << 12
+    );
     assert_eq!(r.stdout, want, "stderr: {:?}", r.stderr);
     assert!(
         r.stderr.contains("chown: /tmp: Operation not permitted"),

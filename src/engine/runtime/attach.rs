@@ -171,6 +171,33 @@ impl AttachClient {
         read_frame(&mut self.stream)
     }
 
+    /// Waits up to `timeout` (None: forever) for the exit frame, skipping output.
+    /// Returns false on timeout; true on the exit frame or when the monitor hung up.
+    pub fn wait_exit(&mut self, timeout: Option<std::time::Duration>) -> bool {
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        loop {
+            if let Some(d) = deadline {
+                let left = d.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                    return false;
+                }
+            }
+            match self.next_frame() {
+                Ok(Some((EXIT, _))) | Ok(None) => return true,
+                Ok(Some(_)) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return false
+                }
+                Err(_) => return true,
+            }
+        }
+    }
+
     /// Stops sending (for a detach): the monitor drops us.
     pub fn shutdown(&self) {
         let _ = self.stream.shutdown(std::net::Shutdown::Both);

@@ -8,6 +8,7 @@ use nix::unistd::Pid;
 
 use crate::engine::error::{Error, Result};
 use crate::engine::image::snapshot;
+use crate::engine::runtime::attach::AttachClient;
 use crate::engine::runtime::cgroups::{container_path, Cgroups};
 use crate::engine::runtime::container::{ContainerRecord, Containers};
 use crate::engine::runtime::monitor::{self, Ready};
@@ -214,6 +215,8 @@ pub fn stop(store: &Store, name_or_id: &str, timeout: Option<i64>) -> Result<()>
             let _ = cg.freeze(&container_path(&rec.id), false);
         }
     }
+    // Listening to the monitor before signalling: its exit frame wakes us (no polling).
+    let mut watch = AttachClient::connect(&rec.id).ok();
     let _ = nix::sys::signal::kill(pid, sig);
     super::container::emit(
         store,
@@ -221,13 +224,27 @@ pub fn stop(store: &Store, name_or_id: &str, timeout: Option<i64>) -> Result<()>
         "kill",
         &[("signal", &(sig as i32).to_string())],
     );
-    if !wait_stopped(store, &rec.id, Some(Duration::from_secs(secs)))? {
+    if !wait_stopped_watching(store, &rec.id, Duration::from_secs(secs), watch.as_mut())? {
         let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
         super::container::emit(store, &rec, "kill", &[("signal", "9")]);
-        wait_stopped(store, &rec.id, Some(Duration::from_secs(30)))?;
+        wait_stopped_watching(store, &rec.id, Duration::from_secs(30), watch.as_mut())?;
     }
     super::container::emit(store, &rec, "stop", &[]);
     Ok(())
+}
+
+/// [`wait_stopped`], woken by the monitor's exit frame when `watch` is connected to it.
+fn wait_stopped_watching(
+    store: &Store,
+    id: &str,
+    timeout: Duration,
+    watch: Option<&mut AttachClient>,
+) -> Result<bool> {
+    let start = Instant::now();
+    if let Some(w) = watch {
+        w.wait_exit(Some(timeout));
+    }
+    wait_stopped(store, id, Some(timeout.saturating_sub(start.elapsed())))
 }
 
 /// Blocks until the record is gone (the monitor removes `--rm` containers after exit),
@@ -251,6 +268,11 @@ pub fn wait_removed(store: &Store, id: &str, timeout: Duration) -> Result<bool> 
 /// Blocks until the container exits; returns its exit code.
 pub fn wait(store: &Store, name_or_id: &str) -> Result<i64> {
     let rec = get(store, name_or_id)?;
+    if rec.state.running {
+        if let Ok(mut w) = AttachClient::connect(&rec.id) {
+            w.wait_exit(None);
+        }
+    }
     wait_stopped(store, &rec.id, None)?;
     match Containers::new(store).get(&rec.id) {
         Ok(r) => Ok(r.state.exit_code),
@@ -284,8 +306,9 @@ pub fn remove(store: &Store, name_or_id: &str, force: bool, volumes: bool) -> Re
                 let _ = cg.freeze(&container_path(&rec.id), false);
             }
         }
+        let mut watch = AttachClient::connect(&rec.id).ok();
         let _ = nix::sys::signal::kill(Pid::from_raw(rec.state.pid as i32), Signal::SIGKILL);
-        wait_stopped(store, &rec.id, Some(Duration::from_secs(30)))?;
+        wait_stopped_watching(store, &rec.id, Duration::from_secs(30), watch.as_mut())?;
     }
     // The monitor may be finishing (and removing, with --rm) right now.
     match Containers::new(store).get(&rec.id) {
