@@ -2,5 +2,6 @@
 //! Docker-compatible engine. See README.md for the architecture.
 
 pub mod cli;
+pub mod client;
 pub mod demo;
 pub mod engine;

@@ -1,7 +1,7 @@
 //! The `berth` command line: docker's command names, flags, output and exit codes,
 //! driving the in-process engine.
 
-mod containers;
+pub(crate) mod containers;
 pub(crate) mod events;
 pub mod gotemplate;
 mod images;
