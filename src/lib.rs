@@ -5,3 +5,5 @@ pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod engine;
+pub mod ui;
+pub mod widgets;

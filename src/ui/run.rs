@@ -1,0 +1,96 @@
+//! The terminal side: raw mode and the alternate screen (restored on exit, on error
+//! and on panic), the crossterm event stream, the tick timer, and drawing when the
+//! app says something changed.
+
+use std::sync::Arc;
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::{FutureExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::app::App;
+use super::config::Settings;
+use super::msg::Msg;
+use super::tasks::Tasks;
+use crate::client::Client;
+
+/// At most this many queued messages are applied before the screen is redrawn, so a
+/// flood of log lines cannot starve the keyboard.
+const MAX_BATCH: usize = 256;
+
+/// Runs the console until the user quits. The terminal is restored whatever happens.
+pub async fn run(client: Arc<dyn Client>, settings: Settings) -> std::io::Result<()> {
+    // Installs a panic hook that restores the terminal before the message prints.
+    let mut terminal = ratatui::try_init()?;
+    let result = event_loop(&mut terminal, client, settings).await;
+    ratatui::restore();
+    result
+}
+
+/// What a terminal event means to the app; None for events it ignores (key
+/// releases and repeats on terminals that report them, mouse moves, focus).
+fn to_msg(ev: Event) -> Option<Msg> {
+    match ev {
+        Event::Key(k) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
+        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    client: Arc<dyn Client>,
+    settings: Settings,
+) -> std::io::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut tasks = Tasks::new(client.clone(), tx);
+    let size = terminal.size()?;
+    let mut tick = tokio::time::interval(settings.stats_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut app = App::new(
+        settings,
+        client.describe(),
+        chrono::Utc::now(),
+        (size.width, size.height),
+    );
+    for e in app.start() {
+        tasks.run(e);
+    }
+    let mut input = EventStream::new();
+    loop {
+        if app.dirty {
+            terminal.draw(|f| app.draw(f))?;
+            app.dirty = false;
+        }
+        let mut msgs = Vec::new();
+        tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(ev)) => msgs.extend(to_msg(ev)),
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            Some(msg) = rx.recv() => msgs.push(msg),
+            _ = tick.tick() => msgs.push(Msg::Tick(chrono::Utc::now())),
+        }
+        // Take everything else that is already waiting, so a burst (a resize drag, a
+        // chatty log) costs one redraw rather than one per event.
+        while msgs.len() < MAX_BATCH {
+            if let Some(Some(Ok(ev))) = input.next().now_or_never() {
+                msgs.extend(to_msg(ev));
+                continue;
+            }
+            match rx.try_recv() {
+                Ok(m) => msgs.push(m),
+                Err(_) => break,
+            }
+        }
+        for m in msgs {
+            for e in app.update(m) {
+                tasks.run(e);
+            }
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
