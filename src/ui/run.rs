@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::app::App;
@@ -73,15 +73,22 @@ async fn event_loop(
             _ = tick.tick() => msgs.push(Msg::Tick(chrono::Utc::now())),
         }
         // Take everything else that is already waiting, so a burst (a resize drag, a
-        // chatty log) costs one redraw rather than one per event.
+        // chatty log) costs one redraw rather than one per event. The terminal stream
+        // is polled with this task's own waker (not `now_or_never`'s no-op one):
+        // crossterm hands the waker of a pending poll to its wake-up thread, and a
+        // no-op waker there would leave later key presses unnoticed.
         while msgs.len() < MAX_BATCH {
-            if let Some(Some(Ok(ev))) = input.next().now_or_never() {
-                msgs.extend(to_msg(ev));
-                continue;
-            }
-            match rx.try_recv() {
-                Ok(m) => msgs.push(m),
-                Err(_) => break,
+            tokio::select! {
+                biased;
+                ev = input.next() => match ev {
+                    Some(Ok(ev)) => msgs.extend(to_msg(ev)),
+                    Some(Err(e)) => return Err(e),
+                    None => return Ok(()),
+                },
+                _ = std::future::ready(()) => match rx.try_recv() {
+                    Ok(m) => msgs.push(m),
+                    Err(_) => break,
+                },
             }
         }
         for m in msgs {
