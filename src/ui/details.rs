@@ -161,15 +161,17 @@ impl App {
         let samples: Vec<_> = hist
             .map(|h| h.samples.iter().copied().collect())
             .unwrap_or_default();
+        // The newest sample sits at the right edge; history grows leftwards.
+        let x0 = (super::app::STATS_HISTORY - samples.len()) as f64;
         let cpu: Vec<(f64, f64)> = samples
             .iter()
             .enumerate()
-            .map(|(i, s)| (i as f64, s.cpu_percent))
+            .map(|(i, s)| (x0 + i as f64, s.cpu_percent))
             .collect();
         let mem: Vec<(f64, f64)> = samples
             .iter()
             .enumerate()
-            .map(|(i, s)| (i as f64, s.mem_used as f64 / (1024.0 * 1024.0)))
+            .map(|(i, s)| (x0 + i as f64, s.mem_used as f64 / (1024.0 * 1024.0)))
             .collect();
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])

@@ -371,7 +371,7 @@ impl App {
                         .take(usize::from(area.height / 2))
                         .map(|c| {
                             let help = super::palette::find(c)
-                                .map(|cmd| format!("{} {}", cmd.args, cmd.help))
+                                .map(|cmd| format!("{:<13} {}", cmd.args, cmd.help))
                                 .unwrap_or_default();
                             Line::from(vec![
                                 Span::styled(format!(" {c:<14}"), t.key),

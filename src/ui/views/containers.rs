@@ -22,7 +22,7 @@ pub const COLUMNS: &[Column] = &[
     Column::flex("NAME", 16, 9),
     Column::new("IMAGE", 18, 5),
     Column::new("STATE", 10, 8),
-    Column::new("STATUS", 20, 6),
+    Column::flex("STATUS", 20, 6),
     Column::flex("PORTS", 18, 2),
     Column::new("CPU %", 6, 7),
     Column::new("MEM", 9, 4),

@@ -1,0 +1,258 @@
+//! Snapshot tests of every console view at 80x24 and 160x45 against the fake backend
+//! (fixed data, clock pinned), plus key-driven behaviour: actions, confirmations,
+//! read-only mode, filters, marks, the palette and errors.
+
+use std::sync::Arc;
+
+use berth::client::fake::{fixed_now, FakeClient};
+use berth::ui::harness::Harness;
+use berth::ui::Settings;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 45)];
+
+async fn harness_with(client: &FakeClient, settings: Settings, w: u16, h: u16) -> Harness {
+    Harness::new(Arc::new(client.clone()), settings, fixed_now(), w, h).await
+}
+
+async fn harness(w: u16, h: u16) -> (Harness, FakeClient) {
+    let client = FakeClient::demo();
+    let h = harness_with(&client, Settings::default(), w, h).await;
+    (h, client)
+}
+
+/// Snapshots a scenario (keys pressed after `ticks` stats samples) at both sizes.
+async fn scenario(name: &str, ticks: usize, keys: &[&str]) {
+    for (w, h) in SIZES {
+        let (mut t, _) = harness(w, h).await;
+        t.ticks(ticks).await;
+        t.keys(keys).await;
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), t.screen());
+    }
+}
+
+#[tokio::test]
+async fn containers_view_with_logs() {
+    scenario("containers_logs", 3, &[]).await;
+}
+
+#[tokio::test]
+async fn containers_stats_tab() {
+    scenario("containers_stats", 6, &["enter", "tab"]).await;
+}
+
+#[tokio::test]
+async fn containers_inspect_tab() {
+    scenario(
+        "containers_inspect",
+        0,
+        &["enter", "tab", "tab", "j", "j", "enter"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn containers_top_tab() {
+    scenario("containers_top", 0, &["enter", "]", "]", "]"]).await;
+}
+
+#[tokio::test]
+async fn containers_env_tab() {
+    scenario("containers_env", 0, &["j", "j", "j", "enter", "backtab"]).await;
+}
+
+#[tokio::test]
+async fn images_view() {
+    scenario("images", 0, &["2"]).await;
+}
+
+#[tokio::test]
+async fn volumes_view() {
+    scenario("volumes", 0, &["3"]).await;
+}
+
+#[tokio::test]
+async fn events_view() {
+    scenario("events", 0, &["4"]).await;
+}
+
+#[tokio::test]
+async fn help_overlay() {
+    scenario("help", 0, &["?"]).await;
+}
+
+#[tokio::test]
+async fn palette_completion() {
+    for (w, h) in SIZES {
+        let (mut t, _) = harness(w, h).await;
+        t.keys(&[":"]).await;
+        t.type_text("st").await;
+        insta::assert_snapshot!(format!("palette_{w}x{h}"), t.screen());
+    }
+}
+
+#[tokio::test]
+async fn remove_confirm_dialog() {
+    scenario("confirm_remove", 0, &["space", "space", "d"]).await;
+}
+
+#[tokio::test]
+async fn filter_and_sort() {
+    for (w, h) in SIZES {
+        let (mut t, _) = harness(w, h).await;
+        t.ticks(2).await;
+        t.keys(&["/"]).await;
+        t.type_text("!exited").await;
+        // Sort by CPU %, highest first.
+        t.keys(&["enter", "o", "o", "o", "o", "o", "o", "O"]).await;
+        insta::assert_snapshot!(format!("filter_sort_{w}x{h}"), t.screen());
+    }
+}
+
+#[tokio::test]
+async fn log_search_and_zoom() {
+    for (w, h) in SIZES {
+        let (mut t, _) = harness(w, h).await;
+        t.keys(&["enter", "/"]).await;
+        t.type_text("warning").await;
+        t.keys(&["enter", "n", "t", "z"]).await;
+        insta::assert_snapshot!(format!("log_search_{w}x{h}"), t.screen());
+    }
+}
+
+#[tokio::test]
+async fn stop_key_stops_the_selected_container() {
+    let (mut t, client) = harness(120, 30).await;
+    assert!(t.screen().contains("web"));
+    t.keys(&["x"]).await;
+    let calls = client.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].starts_with("stop 01"), "{calls:?}");
+    let screen = t.screen();
+    assert!(screen.contains("stop: web"), "{screen}");
+    let web = screen
+        .lines()
+        .find(|l| l.contains(" web "))
+        .unwrap_or_default();
+    assert!(web.contains("exited"), "{screen}");
+}
+
+#[tokio::test]
+async fn bulk_actions_apply_to_marked_rows() {
+    let (mut t, client) = harness(120, 30).await;
+    t.keys(&["space", "space", "r"]).await;
+    let calls = client.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls.iter().all(|c| c.starts_with("restart ")), "{calls:?}");
+    assert!(t.screen().contains("restart: web, api"));
+}
+
+#[tokio::test]
+async fn remove_asks_first_and_force_removes_running() {
+    let (mut t, client) = harness(120, 30).await;
+    t.keys(&["d"]).await;
+    assert!(t.screen().contains("Remove 1 container(s)?"));
+    t.keys(&["n"]).await;
+    assert!(client.calls().is_empty());
+    t.keys(&["d", "y"]).await;
+    // web is running: a plain remove fails, and says why.
+    assert!(
+        t.screen().contains("container is running"),
+        "{}",
+        t.screen()
+    );
+    t.keys(&["d", "f"]).await;
+    let screen = t.screen();
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.starts_with('│') && l.contains(" web ")),
+        "{screen}"
+    );
+    assert_eq!(client.calls().len(), 2);
+}
+
+#[tokio::test]
+async fn readonly_mode_refuses_every_change() {
+    let client = FakeClient::demo();
+    let settings = Settings {
+        readonly: true,
+        ..Settings::default()
+    };
+    let mut t = harness_with(&client, settings, 120, 30).await;
+    for k in ["x", "s", "r", "K", "p", "d", "R"] {
+        t.keys(&[k]).await;
+        assert!(t.screen().contains("read-only mode"), "{k}: {}", t.screen());
+    }
+    t.keys(&["2", "d", "T", "P", "3", "c", ":"]).await;
+    t.type_text("volume-create x").await;
+    t.keys(&["enter"]).await;
+    assert!(client.calls().is_empty(), "{:?}", client.calls());
+    assert!(t.screen().contains("[read-only]"));
+}
+
+#[tokio::test]
+async fn rename_through_the_dialog() {
+    let (mut t, client) = harness(120, 30).await;
+    t.keys(&["R", "ctrl-u"]).await;
+    t.type_text("frontend").await;
+    t.keys(&["enter"]).await;
+    assert_eq!(client.calls().len(), 1);
+    assert!(client.calls()[0].ends_with(" frontend"));
+    assert!(t.screen().contains("frontend"));
+}
+
+#[tokio::test]
+async fn engine_errors_go_to_the_status_bar() {
+    let (mut t, client) = harness(120, 30).await;
+    client.fail_next("stop");
+    t.keys(&["x"]).await;
+    let screen = t.screen();
+    assert!(screen.contains("stop failed: web: cannot stop"), "{screen}");
+    // The row is unchanged and the console still answers keys.
+    t.keys(&["j"]).await;
+    assert!(t.screen().contains("api"));
+}
+
+#[tokio::test]
+async fn palette_runs_commands() {
+    let (mut t, client) = harness(120, 30).await;
+    t.keys(&[":"]).await;
+    t.type_text("vol").await;
+    t.keys(&["tab"]).await;
+    t.type_text("-create scratch").await;
+    t.keys(&["enter"]).await;
+    assert_eq!(client.calls(), vec!["volume-create scratch"]);
+    assert!(t.screen().contains("created volume scratch"));
+    t.keys(&[":"]).await;
+    t.type_text("sort name!").await;
+    t.keys(&["enter"]).await;
+    let screen = t.screen();
+    assert!(screen.contains("sort: NAME↓"), "{screen}");
+    t.keys(&[":"]).await;
+    t.type_text("bogus").await;
+    t.keys(&["enter"]).await;
+    assert!(t.screen().contains("unknown command"));
+}
+
+#[tokio::test]
+async fn events_arrive_live() {
+    let (mut t, _client) = harness(120, 30).await;
+    t.keys(&["x", "4"]).await;
+    let screen = t.screen();
+    let first = screen.lines().nth(3).unwrap_or_default();
+    assert!(first.contains("stop") && first.contains("web"), "{screen}");
+}
+
+#[tokio::test]
+async fn empty_engine_and_every_size_draw() {
+    let client = FakeClient::empty();
+    for (w, h) in [(20, 5), (80, 24), (300, 80), (1, 1)] {
+        let mut t = harness_with(&client, Settings::default(), w, h).await;
+        for v in ["1", "2", "3", "4", "?"] {
+            t.keys(&[v]).await;
+            let _ = t.screen();
+        }
+    }
+    let t = harness_with(&client, Settings::default(), 80, 24).await;
+    assert!(t.screen().contains("no containers"));
+}
