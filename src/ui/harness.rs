@@ -3,6 +3,7 @@
 //! tests and by anything that renders the UI off-screen (screenshots).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
@@ -23,6 +24,7 @@ pub struct Harness {
     tasks: Tasks,
     rx: mpsc::UnboundedReceiver<Msg>,
     now: DateTime<Utc>,
+    log_wait: Duration,
 }
 
 impl Harness {
@@ -35,6 +37,19 @@ impl Harness {
         width: u16,
         height: u16,
     ) -> Harness {
+        Self::with_log_wait(client, settings, now, width, height, Duration::from_secs(5)).await
+    }
+
+    /// As `new`, waiting at most `log_wait` for a log stream to end when settling:
+    /// short for a real engine, whose followers run as long as the container.
+    pub async fn with_log_wait(
+        client: Arc<dyn Client>,
+        settings: Settings,
+        now: DateTime<Utc>,
+        width: u16,
+        height: u16,
+        log_wait: Duration,
+    ) -> Harness {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut tasks = Tasks::new(client.clone(), tx);
         let mut app = App::new(settings, client.describe(), now, (width, height));
@@ -46,6 +61,7 @@ impl Harness {
             tasks,
             rx,
             now,
+            log_wait,
         };
         h.settle().await;
         h
@@ -55,7 +71,7 @@ impl Harness {
     /// aside, which is given a few turns of the scheduler to deliver).
     pub async fn settle(&mut self) {
         loop {
-            self.tasks.settle().await;
+            self.tasks.settle(self.log_wait).await;
             for _ in 0..20 {
                 tokio::task::yield_now().await;
             }

@@ -250,14 +250,24 @@ impl Tasks {
         }
     }
 
-    /// Waits for every one-shot task and the log follower (tests: the fake's streams
-    /// end). The event subscription is left running.
-    pub async fn settle(&mut self) {
+    /// Waits for every one-shot task, and for the log follower up to `log_wait` (the
+    /// fake's log streams end; a real follower runs until the container stops). The
+    /// event subscription is left running.
+    pub async fn settle(&mut self, log_wait: std::time::Duration) {
         loop {
-            let mut handles: Vec<JoinHandle<()>> = self.running.drain(..).collect();
-            handles.extend(self.logs.take());
+            let handles: Vec<JoinHandle<()>> = self.running.drain(..).collect();
+            let mut waited = false;
+            if let Some(mut logs) = self.logs.take() {
+                match tokio::time::timeout(log_wait, &mut logs).await {
+                    Ok(_) => waited = true,
+                    Err(_) => self.logs = Some(logs),
+                }
+            }
             if handles.is_empty() {
-                return;
+                if !waited {
+                    return;
+                }
+                continue;
             }
             for h in handles {
                 let _ = h.await;
