@@ -492,14 +492,21 @@ impl App {
         // Only what is on screen is sampled: the engine pays for every sample.
         if self.view == View::Containers {
             let height = self.table_height();
-            let visible: Vec<String> = self
+            let table_shown = super::layout::areas(self).table.is_some();
+            let mut visible: Vec<String> = self
                 .containers
                 .rows()
                 .skip(self.containers.offset())
-                .take(height)
+                .take(if table_shown { height } else { 0 })
                 .filter(|c| c.running())
                 .map(|c| c.id.clone())
                 .collect();
+            // The stats tab charts the selected container even with the table hidden.
+            if let Some(c) = self.containers.selected().filter(|c| c.running()) {
+                if !visible.contains(&c.id) {
+                    visible.push(c.id.clone());
+                }
+            }
             for id in visible {
                 if self.stats_inflight.insert(id.clone()) {
                     fx.push(Effect::Stats(id));

@@ -21,7 +21,14 @@ const MAX_BATCH: usize = 256;
 /// Runs the console until the user quits. The terminal is restored whatever happens.
 pub async fn run(client: Arc<dyn Client>, settings: Settings) -> std::io::Result<()> {
     // Installs a panic hook that restores the terminal before the message prints.
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            // Raw mode may be on already: never leave the shell unusable.
+            ratatui::restore();
+            return Err(e);
+        }
+    };
     let result = event_loop(&mut terminal, client, settings).await;
     ratatui::restore();
     result
