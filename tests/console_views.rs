@@ -179,7 +179,7 @@ async fn readonly_mode_refuses_every_change() {
         ..Settings::default()
     };
     let mut t = harness_with(&client, settings, 120, 30).await;
-    for k in ["x", "s", "r", "K", "p", "d", "R"] {
+    for k in ["x", "s", "r", "K", "p", "d", "R", "c"] {
         t.keys(&[k]).await;
         assert!(t.screen().contains("read-only mode"), "{k}: {}", t.screen());
     }
@@ -255,4 +255,56 @@ async fn empty_engine_and_every_size_draw() {
     }
     let t = harness_with(&client, Settings::default(), 80, 24).await;
     assert!(t.screen().contains("no containers"));
+}
+
+#[tokio::test]
+async fn run_form() {
+    for (w, h) in SIZES {
+        let (mut t, _) = harness(w, h).await;
+        t.keys(&["2", "c"]).await;
+        t.type_text("web2").await;
+        t.keys(&["tab", "tab"]).await;
+        t.type_text("NGINX_PORT=8080").await;
+        insta::assert_snapshot!(format!("run_form_{w}x{h}"), t.screen());
+    }
+}
+
+#[tokio::test]
+async fn run_form_creates_and_starts() {
+    let (mut t, client) = harness(120, 30).await;
+    t.keys(&["c"]).await;
+    t.type_text("busybox:latest").await;
+    t.keys(&["tab"]).await;
+    t.type_text("new1").await;
+    t.keys(&["tab"]).await;
+    t.type_text("sleep 60").await;
+    t.keys(&["enter"]).await;
+    let calls = client.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0], "create new1");
+    assert!(calls[1].starts_with("start "), "{calls:?}");
+    let screen = t.screen();
+    assert!(screen.contains("started new1"), "{screen}");
+    let row = screen
+        .lines()
+        .find(|l| l.starts_with('│') && l.contains("new1"))
+        .unwrap_or_default();
+    assert!(row.contains("running"), "{screen}");
+}
+
+#[tokio::test]
+async fn run_form_reports_bad_flags_in_place() {
+    let (mut t, client) = harness(120, 30).await;
+    t.keys(&["c", "enter"]).await;
+    assert!(t.screen().contains("an image is required"));
+    t.type_text("busybox").await;
+    for _ in 0..6 {
+        t.keys(&["tab"]).await;
+    }
+    t.type_text("sometimes").await;
+    t.keys(&["enter"]).await;
+    assert!(t.screen().contains("sometimes"), "{}", t.screen());
+    t.keys(&["esc"]).await;
+    assert!(client.calls().is_empty());
+    assert!(!t.screen().contains("Run a container"));
 }

@@ -169,6 +169,7 @@ pub enum Overlay {
         /// The object a rename or tag applies to.
         target: Option<Target>,
     },
+    RunForm(Box<super::form::RunForm>),
     Confirm {
         title: String,
         lines: Vec<String>,
@@ -721,6 +722,17 @@ impl App {
                 }
                 return;
             }
+            Overlay::RunForm(mut form) => {
+                match form.handle(k) {
+                    super::form::FormEvent::Cancel => self.info("cancelled"),
+                    super::form::FormEvent::Submit(req) => {
+                        self.info("creating…");
+                        fx.push(Effect::Run(req));
+                    }
+                    super::form::FormEvent::None => self.overlay = Overlay::RunForm(form),
+                }
+                return;
+            }
             Overlay::Prompt {
                 kind,
                 mut input,
@@ -1233,11 +1245,22 @@ impl App {
         if !self.writable("create") {
             return;
         }
-        if self.view == View::Volumes {
-            self.prompt(Prompt::CreateVolume, "", None);
-        } else {
-            self.error("create applies to volumes (press 3); the run form is not there yet");
+        match self.view {
+            View::Volumes => self.prompt(Prompt::CreateVolume, "", None),
+            View::Images => {
+                let image = self
+                    .images
+                    .selected()
+                    .map(|i| i.reference())
+                    .unwrap_or_default();
+                self.open_run_form(&image);
+            }
+            _ => self.open_run_form(""),
         }
+    }
+
+    fn open_run_form(&mut self, image: &str) {
+        self.overlay = Overlay::RunForm(Box::new(super::form::RunForm::new(image)));
     }
 
     fn run_command(&mut self, line: &str, fx: &mut Vec<Effect>) {
@@ -1265,6 +1288,12 @@ impl App {
             "help" => Some(Action::Help),
             "quit" => Some(Action::Quit),
             "prune" => Some(Action::Prune),
+            "run" => {
+                if self.writable("run") {
+                    self.open_run_form(arg);
+                }
+                None
+            }
             "pause" => {
                 self.container_op(ContainerAction::Pause, fx);
                 None

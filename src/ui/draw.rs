@@ -255,6 +255,7 @@ impl App {
                 (Action::Start, "start"),
                 (Action::Stop, "stop"),
                 (Action::Remove, "rm"),
+                (Action::Create, "run"),
             ]),
             (View::Containers, Focus::Details) => {
                 actions = vec![
@@ -267,6 +268,7 @@ impl App {
                 ]
             }
             (View::Images, _) => actions.extend([
+                (Action::Create, "run"),
                 (Action::Remove, "rm"),
                 (Action::Tag, "tag"),
                 (Action::Prune, "prune"),
@@ -328,6 +330,7 @@ impl App {
         match &self.overlay {
             Overlay::None => {}
             Overlay::Help { scroll } => self.draw_help(f, *scroll),
+            Overlay::RunForm(form) => form.draw(f, t),
             Overlay::Confirm {
                 title,
                 lines,

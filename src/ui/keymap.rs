@@ -77,7 +77,7 @@ actions! {
     Rename, "rename", Resource, "rename the container", ["R"];
     Tag, "tag", Resource, "tag the image", ["T"];
     Prune, "prune", Resource, "prune unused images / volumes (asks first)", ["P"];
-    Create, "create", Resource, "create a volume", ["c"];
+    Create, "create", Resource, "run a container (form) / create a volume", ["c"];
     Zoom, "zoom", Resource, "maximise the focused pane", ["z"];
     Up, "up", Nav, "move up", ["k", "up"];
     Down, "down", Nav, "move down", ["j", "down"];

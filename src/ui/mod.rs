@@ -9,6 +9,7 @@ pub mod config;
 mod details;
 mod draw;
 pub mod filter;
+pub mod form;
 pub mod harness;
 pub mod keymap;
 pub mod layout;

@@ -86,6 +86,8 @@ pub enum Effect {
     PruneImages,
     PruneVolumes,
     CreateVolume(Option<String>),
+    /// Create a container from the run form, then start it.
+    Run(super::form::RunRequest),
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
     Debounce {
         generation: u64,

@@ -50,6 +50,12 @@ pub const COMMANDS: &[Command] = &[
         "",
         "prune unused images or volumes (asks first)",
     ),
+    cmd(
+        "run",
+        &["new"],
+        "[IMAGE]",
+        "run a container (opens the form)",
+    ),
     cmd("volume-create", &["vc"], "[NAME]", "create a volume"),
     cmd(
         "filter",

@@ -237,6 +237,28 @@ impl Tasks {
                     result: text(result),
                 })
             }),
+            Effect::Run(req) => self.spawn(async move {
+                let label = req.name.clone();
+                let result = match c.container_create(req.name, req.body).await {
+                    Ok(id) => {
+                        let label = label.unwrap_or_else(|| id.chars().take(12).collect());
+                        c.container_action(&id, crate::client::ContainerAction::Start)
+                            .await
+                            .map(|()| format!("started {label}"))
+                            .map_err(|e| {
+                                crate::client::ClientError::other(format!(
+                                    "created {label}, but it did not start: {}",
+                                    e.message
+                                ))
+                            })
+                    }
+                    Err(e) => Err(e),
+                };
+                Some(Msg::Finished {
+                    reload: Load::Containers,
+                    result: text(result),
+                })
+            }),
             Effect::CreateVolume(name) => self.spawn(async move {
                 let result = c
                     .volume_create(name)
