@@ -63,7 +63,7 @@ pub struct RunRequest {
 pub enum FormEvent {
     None,
     Cancel,
-    Submit(RunRequest),
+    Submit(Box<RunRequest>),
 }
 
 #[derive(Debug, Clone)]
@@ -163,7 +163,7 @@ impl RunForm {
             KeyCode::Esc => return FormEvent::Cancel,
             KeyCode::Enter => {
                 return match self.request() {
-                    Ok(r) => FormEvent::Submit(r),
+                    Ok(r) => FormEvent::Submit(Box::new(r)),
                     Err(e) => {
                         self.error = Some(e);
                         FormEvent::None
@@ -172,7 +172,7 @@ impl RunForm {
             }
             KeyCode::Char('s') if k.modifiers.contains(KeyModifiers::CONTROL) => {
                 return match self.request() {
-                    Ok(r) => FormEvent::Submit(r),
+                    Ok(r) => FormEvent::Submit(Box::new(r)),
                     Err(e) => {
                         self.error = Some(e);
                         FormEvent::None

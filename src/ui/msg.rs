@@ -87,7 +87,7 @@ pub enum Effect {
     PruneVolumes,
     CreateVolume(Option<String>),
     /// Create a container from the run form, then start it.
-    Run(super::form::RunRequest),
+    Run(Box<super::form::RunRequest>),
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
     Debounce {
         generation: u64,

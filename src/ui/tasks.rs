@@ -239,7 +239,8 @@ impl Tasks {
             }),
             Effect::Run(req) => self.spawn(async move {
                 let label = req.name.clone();
-                let result = match c.container_create(req.name, req.body).await {
+                let super::form::RunRequest { name, body } = *req;
+                let result = match c.container_create(name, body).await {
                     Ok(id) => {
                         let label = label.unwrap_or_else(|| id.chars().take(12).collect());
                         c.container_action(&id, crate::client::ContainerAction::Start)
