@@ -6,3 +6,4 @@ pub mod json_tree;
 pub mod log_view;
 pub mod popup;
 pub mod sparkline;
+pub mod svg;
