@@ -322,6 +322,13 @@ fn console(root: Option<&std::path::Path>, readonly: bool) -> CliResult {
     let mut settings =
         crate::ui::Settings::load(crate::ui::config::config_dir().as_deref(), no_color);
     settings.readonly = readonly;
+    let depth = crate::ui::theme::ColorDepth::detect(
+        std::env::var("COLORTERM").ok().as_deref(),
+        std::env::var("TERM").ok().as_deref(),
+    );
+    settings
+        .theme
+        .map_colors(|c| crate::ui::theme::fit_color(c, depth));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

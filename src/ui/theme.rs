@@ -67,6 +67,14 @@ macro_rules! theme {
         }
 
         impl Theme {
+            /// Rewrites every colour of every role (used to fit a terminal's depth).
+            pub fn map_colors(&mut self, f: impl Fn(Color) -> Color) {
+                $(
+                    self.$role.fg = self.$role.fg.map(&f);
+                    self.$role.bg = self.$role.bg.map(&f);
+                )*
+            }
+
             fn from_specs(name: &str, s: &Specs) -> Result<Theme, String> {
                 Ok(Theme {
                     name: name.to_string(),
@@ -110,6 +118,90 @@ theme!(
     sparkline,
     popup,
 );
+
+/// How many colours the terminal shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorDepth {
+    Ansi16,
+    Indexed256,
+    TrueColor,
+}
+
+impl ColorDepth {
+    /// From `COLORTERM` and `TERM`, the way most terminal programs guess.
+    pub fn detect(colorterm: Option<&str>, term: Option<&str>) -> ColorDepth {
+        match (colorterm, term) {
+            (Some("truecolor" | "24bit"), _) => ColorDepth::TrueColor,
+            (_, Some(t)) if t.contains("256color") || t.contains("direct") => {
+                ColorDepth::Indexed256
+            }
+            _ => ColorDepth::Ansi16,
+        }
+    }
+}
+
+/// The 16 named colours with the RGB values most terminals give them.
+const NAMED: [(Color, (u8, u8, u8)); 16] = [
+    (Color::Black, (0, 0, 0)),
+    (Color::Red, (205, 0, 0)),
+    (Color::Green, (0, 205, 0)),
+    (Color::Yellow, (205, 205, 0)),
+    (Color::Blue, (0, 0, 238)),
+    (Color::Magenta, (205, 0, 205)),
+    (Color::Cyan, (0, 205, 205)),
+    (Color::Gray, (229, 229, 229)),
+    (Color::DarkGray, (127, 127, 127)),
+    (Color::LightRed, (255, 0, 0)),
+    (Color::LightGreen, (0, 255, 0)),
+    (Color::LightYellow, (255, 255, 0)),
+    (Color::LightBlue, (92, 92, 255)),
+    (Color::LightMagenta, (255, 0, 255)),
+    (Color::LightCyan, (0, 255, 255)),
+    (Color::White, (255, 255, 255)),
+];
+
+fn dist((r1, g1, b1): (u8, u8, u8), (r2, g2, b2): (u8, u8, u8)) -> u32 {
+    let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).unsigned_abs();
+    d(r1, r2).pow(2) + d(g1, g2).pow(2) + d(b1, b2).pow(2)
+}
+
+/// The nearest xterm-256 colour of the 6x6x6 cube or the grey ramp.
+fn to_256(r: u8, g: u8, b: u8) -> u8 {
+    const LEVELS: [u8; 6] = [0, 95, 135, 175, 215, 255];
+    let idx = |v: u8| {
+        (0..6)
+            .min_by_key(|&i| (i32::from(LEVELS[i]) - i32::from(v)).unsigned_abs())
+            .unwrap_or(0)
+    };
+    let (ri, gi, bi) = (idx(r), idx(g), idx(b));
+    let cube = (LEVELS[ri], LEVELS[gi], LEVELS[bi]);
+    let avg = (u32::from(r) + u32::from(g) + u32::from(b)) / 3;
+    let gi_ramp = ((avg.saturating_sub(8)) / 10).min(23) as u8;
+    let grey = 8 + gi_ramp * 10;
+    if dist((grey, grey, grey), (r, g, b)) < dist(cube, (r, g, b)) {
+        232 + gi_ramp
+    } else {
+        16 + 36 * ri as u8 + 6 * gi as u8 + bi as u8
+    }
+}
+
+/// A colour the terminal can show at `depth` (named colours always can).
+pub fn fit_color(c: Color, depth: ColorDepth) -> Color {
+    let rgb = match c {
+        Color::Rgb(r, g, b) => (r, g, b),
+        Color::Indexed(_) if depth == ColorDepth::Ansi16 => return Color::Reset,
+        other => return other,
+    };
+    match depth {
+        ColorDepth::TrueColor => c,
+        ColorDepth::Indexed256 => Color::Indexed(to_256(rgb.0, rgb.1, rgb.2)),
+        ColorDepth::Ansi16 => NAMED
+            .iter()
+            .min_by_key(|(_, v)| dist(*v, rgb))
+            .map(|(c, _)| *c)
+            .unwrap_or(Color::Reset),
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +288,30 @@ mod tests {
             assert!(matches!(s.bg, None | Some(Color::Reset)), "{s:?}");
         }
         assert!(t.selected.add_modifier.contains(Modifier::REVERSED));
+    }
+
+    #[test]
+    fn colours_fit_the_terminal() {
+        use ColorDepth::*;
+        assert_eq!(
+            ColorDepth::detect(Some("truecolor"), Some("xterm")),
+            TrueColor
+        );
+        assert_eq!(ColorDepth::detect(None, Some("tmux-256color")), Indexed256);
+        assert_eq!(ColorDepth::detect(None, Some("linux")), Ansi16);
+        assert_eq!(ColorDepth::detect(None, None), Ansi16);
+        let rgb = Color::Rgb(0x1c, 0x1c, 0x24);
+        assert_eq!(fit_color(rgb, TrueColor), rgb);
+        assert_eq!(fit_color(rgb, Indexed256), Color::Indexed(234));
+        assert_eq!(
+            fit_color(Color::Rgb(255, 0, 0), Indexed256),
+            Color::Indexed(196)
+        );
+        assert_eq!(fit_color(Color::Rgb(250, 10, 10), Ansi16), Color::LightRed);
+        assert_eq!(fit_color(Color::Green, Ansi16), Color::Green);
+        let mut t = Theme::builtin("dark").unwrap();
+        t.map_colors(|c| fit_color(c, Ansi16));
+        assert!(!matches!(t.status.bg, Some(Color::Rgb(..))));
     }
 
     #[test]
