@@ -181,8 +181,10 @@ impl App {
         self.chart(f, left, "CPU %", &cpu, cpu_max, t.chart_cpu, |v| {
             format!("{v:.0}")
         });
+        // Small containers use a few MiB: whole numbers would label the axis 0, 1, 1.
+        let decimals = if mem_max < 10.0 { 1 } else { 0 };
         self.chart(f, right, "Memory MiB", &mem, mem_max, t.chart_mem, |v| {
-            format!("{v:.0}")
+            format!("{v:.decimals$}")
         });
     }
 
