@@ -75,6 +75,14 @@ macro_rules! theme {
                 )*
             }
 
+            /// Every role in the terminal's default style.
+            fn plain(name: &str) -> Theme {
+                Theme {
+                    name: name.to_string(),
+                    $($role: Style::default()),*
+                }
+            }
+
             fn from_specs(name: &str, s: &Specs) -> Result<Theme, String> {
                 Ok(Theme {
                     name: name.to_string(),
@@ -240,9 +248,7 @@ impl Theme {
 
     /// What a plain terminal or `NO_COLOR` gets; never fails (it is compiled in).
     pub fn monochrome() -> Theme {
-        Theme::builtin("monochrome").unwrap_or_else(|| {
-            Theme::from_specs("monochrome", &Specs::default()).unwrap_or_else(|_| unreachable!())
-        })
+        Theme::builtin("monochrome").unwrap_or_else(|| Theme::plain("monochrome"))
     }
 
     /// The style of a container state ("running", "exited", ...).
