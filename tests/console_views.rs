@@ -308,3 +308,12 @@ async fn run_form_reports_bad_flags_in_place() {
     assert!(client.calls().is_empty());
     assert!(!t.screen().contains("Run a container"));
 }
+
+#[tokio::test]
+async fn copy_id_and_name() {
+    let (mut t, _) = harness(160, 30).await;
+    t.keys(&["Y"]).await;
+    assert!(t.screen().contains("copied web"), "{}", t.screen());
+    t.keys(&["y"]).await;
+    assert!(t.screen().contains("copied 015e1f0c3a9b"), "{}", t.screen());
+}

@@ -1009,6 +1009,7 @@ impl App {
                 self.zoom = false;
             }
             Action::Zoom => self.zoom = !self.zoom,
+            Action::CopyId | Action::CopyName => self.copy(action == Action::CopyId, fx),
             Action::Search => {
                 let current = self
                     .details
@@ -1061,6 +1062,35 @@ impl App {
             Action::Tag => self.tag(),
             Action::Prune => self.prune(),
             Action::Create => self.create(),
+        }
+    }
+
+    /// The selected object's id or name, to the clipboard.
+    fn copy(&mut self, id: bool, fx: &mut Vec<Effect>) {
+        let text = match self.view {
+            View::Containers => {
+                self.containers
+                    .selected()
+                    .map(|c| if id { c.id.clone() } else { c.name.clone() })
+            }
+            View::Images => {
+                self.images
+                    .selected()
+                    .map(|i| if id { i.id.clone() } else { i.reference() })
+            }
+            View::Volumes => self.volumes.selected().map(|v| v.name.clone()),
+            View::Events => {
+                self.events
+                    .selected()
+                    .map(|e| if id { e.id.clone() } else { e.name.clone() })
+            }
+        };
+        match text.filter(|t| !t.is_empty()) {
+            Some(t) => {
+                self.info(format!("copied {t}"));
+                fx.push(Effect::Clipboard(t));
+            }
+            None => self.error("nothing to copy"),
         }
     }
 

@@ -79,6 +79,8 @@ actions! {
     Prune, "prune", Resource, "prune unused images / volumes (asks first)", ["P"];
     Create, "create", Resource, "run a container (form) / create a volume", ["c"];
     Zoom, "zoom", Resource, "maximise the focused pane", ["z"];
+    CopyId, "copy_id", Resource, "copy the id to the clipboard (OSC 52)", ["y"];
+    CopyName, "copy_name", Resource, "copy the name to the clipboard (OSC 52)", ["Y"];
     Up, "up", Nav, "move up", ["k", "up"];
     Down, "down", Nav, "move down", ["j", "down"];
     PageUp, "page_up", Nav, "page up", ["pgup", "ctrl-b"];

@@ -5,6 +5,7 @@
 //! renders. The loop below redraws only when something changed.
 
 pub mod app;
+pub mod clipboard;
 pub mod config;
 mod details;
 mod draw;

@@ -88,6 +88,8 @@ pub enum Effect {
     CreateVolume(Option<String>),
     /// Create a container from the run form, then start it.
     Run(Box<super::form::RunRequest>),
+    /// Puts text on the user's clipboard (the terminal loop writes OSC 52).
+    Clipboard(String),
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
     Debounce {
         generation: u64,

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::app::App;
 use super::config::Settings;
-use super::msg::Msg;
+use super::msg::{Effect, Msg};
 use super::tasks::Tasks;
 use crate::client::Client;
 
@@ -32,6 +32,15 @@ pub async fn run(client: Arc<dyn Client>, settings: Settings) -> std::io::Result
     let result = event_loop(&mut terminal, client, settings).await;
     ratatui::restore();
     result
+}
+
+/// Writes the clipboard escape straight to the terminal (ratatui only draws cells).
+fn copy(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    // A terminal without OSC 52 ignores the sequence; nothing to report.
+    let _ = out.write_all(super::clipboard::osc52(text).as_bytes());
+    let _ = out.flush();
 }
 
 /// What a terminal event means to the app; None for events it ignores (key
@@ -100,7 +109,10 @@ async fn event_loop(
         }
         for m in msgs {
             for e in app.update(m) {
-                tasks.run(e);
+                match e {
+                    Effect::Clipboard(text) => copy(&text),
+                    e => tasks.run(e),
+                }
             }
         }
         if app.quit {

@@ -99,6 +99,8 @@ impl Tasks {
                 tokio::time::sleep(delay).await;
                 Some(Msg::DetailsDue(generation))
             }),
+            // Only the terminal loop can write to the terminal; off-screen, nothing to do.
+            Effect::Clipboard(_) => {}
             Effect::StopLogs => {
                 if let Some(h) = self.logs.take() {
                     h.abort();
