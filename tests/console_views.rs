@@ -317,3 +317,19 @@ async fn copy_id_and_name() {
     t.keys(&["y"]).await;
     assert!(t.screen().contains("copied 015e1f0c3a9b"), "{}", t.screen());
 }
+
+#[tokio::test]
+async fn log_filter_to_matching_lines() {
+    for (w, h) in SIZES {
+        let (mut t, _) = harness(w, h).await;
+        t.keys(&["enter", "/"]).await;
+        t.type_text("warning").await;
+        t.keys(&["enter", "F"]).await;
+        let screen = t.screen();
+        assert!(screen.contains("only matches"), "{screen}");
+        assert!(!screen.contains("GET /api"), "{screen}");
+        insta::assert_snapshot!(format!("log_only_matches_{w}x{h}"), screen);
+        t.keys(&["F"]).await;
+        assert!(t.screen().contains("GET /api"));
+    }
+}

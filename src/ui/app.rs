@@ -1033,6 +1033,13 @@ impl App {
             Action::Timestamps => self.details.logs.timestamps = !self.details.logs.timestamps,
             Action::Wrap => self.details.logs.wrap = !self.details.logs.wrap,
             Action::Follow => self.details.logs.follow(),
+            Action::OnlyMatches => {
+                if self.details.logs.search().is_none() {
+                    self.error("no search: press / first");
+                } else {
+                    self.details.logs.toggle_only_matches();
+                }
+            }
             Action::Toggle => self.with_tree(|t| t.toggle()),
             Action::Expand => self.with_tree(|t| t.expand()),
             Action::Collapse => self.with_tree(|t| t.collapse()),

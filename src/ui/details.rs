@@ -51,9 +51,15 @@ impl App {
                 if logs.wrap {
                     flags.push("wrap");
                 }
+                if logs.only_matches && logs.search().is_some() {
+                    flags.push("only matches");
+                }
                 spans.push(Span::styled(format!("[{}] ", flags.join(" ")), t.dim));
                 if let Some(p) = logs.search() {
-                    spans.push(Span::styled(format!("/{} ", p.raw()), t.key));
+                    spans.push(Span::styled(
+                        format!("/{}/ {} ", p.raw(), logs.match_count()),
+                        t.key,
+                    ));
                 }
             }
         } else {
@@ -90,8 +96,10 @@ impl App {
     fn draw_logs(&self, f: &mut Frame, r: Rect) {
         let t = &self.settings.theme;
         let logs = &self.details.logs;
-        if logs.is_empty() {
+        let lines = logs.visible(usize::from(r.height), usize::from(r.width));
+        if lines.is_empty() {
             let text = match &self.details.log_state {
+                _ if !logs.is_empty() => "no line matches (F shows all)".to_string(),
                 LogState::Idle | LogState::Streaming => "waiting for output…".to_string(),
                 LogState::Ended => "no output".to_string(),
                 LogState::Failed(e) => format!("cannot read the log: {e}"),
@@ -100,7 +108,7 @@ impl App {
             return;
         }
         let view = LogView {
-            lines: logs.visible(usize::from(r.height), usize::from(r.width)),
+            lines,
             timestamps: logs.timestamps,
             wrap: logs.wrap,
             search: logs.search(),

@@ -60,6 +60,9 @@ pub fn sanitize(text: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct LogBuffer {
     lines: VecDeque<LogLine>,
+    /// Whether each line matches the search (kept with the lines, so filtering and
+    /// drawing never re-run the regex over the whole ring).
+    hits: VecDeque<bool>,
     cap: usize,
     /// Lines evicted so far: absolute line numbers stay valid while the ring turns.
     dropped: u64,
@@ -70,12 +73,15 @@ pub struct LogBuffer {
     current: Option<u64>,
     pub timestamps: bool,
     pub wrap: bool,
+    /// Show only the lines that match the search.
+    pub only_matches: bool,
 }
 
 impl LogBuffer {
     pub fn new(cap: usize) -> LogBuffer {
         LogBuffer {
             lines: VecDeque::new(),
+            hits: VecDeque::new(),
             cap: cap.max(1),
             dropped: 0,
             top: None,
@@ -83,12 +89,14 @@ impl LogBuffer {
             current: None,
             timestamps: false,
             wrap: false,
+            only_matches: false,
         }
     }
 
     /// Empties the buffer for another container, keeping the toggles and the search.
     pub fn reset(&mut self) {
         self.lines.clear();
+        self.hits.clear();
         self.dropped = 0;
         self.top = None;
         self.current = None;
@@ -101,8 +109,11 @@ impl LogBuffer {
         };
         if self.lines.len() == self.cap {
             self.lines.pop_front();
+            self.hits.pop_front();
             self.dropped += 1;
         }
+        self.hits
+            .push_back(self.search.as_ref().is_some_and(|p| p.matches(&line.text)));
         self.lines.push_back(line);
         // A scrolled view keeps showing the same lines until they fall off the ring.
         if let Some(top) = self.top {
@@ -132,6 +143,11 @@ impl LogBuffer {
         self.current
     }
 
+    /// Lines that match the search, out of those held.
+    pub fn match_count(&self) -> usize {
+        self.hits.iter().filter(|h| **h).count()
+    }
+
     fn end(&self) -> u64 {
         self.dropped + self.lines.len() as u64
     }
@@ -141,9 +157,65 @@ impl LogBuffer {
             .and_then(|i| self.lines.get(i as usize))
     }
 
+    fn hit(&self, abs: u64) -> bool {
+        abs.checked_sub(self.dropped)
+            .and_then(|i| self.hits.get(i as usize))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// Whether a line is on screen at all (filtering hides the others).
+    fn shown(&self, abs: u64) -> bool {
+        !self.filtering() || self.hit(abs)
+    }
+
+    fn filtering(&self) -> bool {
+        self.only_matches && self.search.is_some()
+    }
+
+    /// From `from`, `n` shown lines forwards (or backwards); stops at the ends.
+    fn step(&self, from: u64, n: usize, forward: bool) -> u64 {
+        let mut at = from;
+        let mut left = n;
+        while left > 0 {
+            let next = if forward {
+                (at + 1..self.end()).find(|&a| self.shown(a))
+            } else {
+                (self.dropped..at).rev().find(|&a| self.shown(a))
+            };
+            match next {
+                Some(a) => at = a,
+                None => break,
+            }
+            left -= 1;
+        }
+        at
+    }
+
+    fn first_shown(&self) -> u64 {
+        (self.dropped..self.end())
+            .find(|&a| self.shown(a))
+            .unwrap_or(self.dropped)
+    }
+
     /// The first line of the last full page.
     fn last_page_top(&self, height: usize) -> u64 {
-        self.end().saturating_sub(height as u64).max(self.dropped)
+        let mut count = 0;
+        let mut top = self.end();
+        for a in (self.dropped..self.end()).rev() {
+            if self.shown(a) {
+                top = a;
+                count += 1;
+                if count == height {
+                    break;
+                }
+            }
+        }
+        if count == 0 {
+            self.dropped
+        } else {
+            top
+        }
     }
 
     pub fn follow(&mut self) {
@@ -152,8 +224,8 @@ impl LogBuffer {
 
     pub fn scroll_by(&mut self, delta: isize, height: usize) {
         let last = self.last_page_top(height);
-        let top = self.top.unwrap_or(last) as i64 + delta as i64;
-        let top = top.clamp(self.dropped as i64, last as i64) as u64;
+        let from = self.top.unwrap_or(last).max(self.first_shown());
+        let top = self.step(from, delta.unsigned_abs(), delta > 0).min(last);
         // Scrolling back down to the end resumes following.
         self.top = if top >= last && delta > 0 {
             None
@@ -163,20 +235,34 @@ impl LogBuffer {
     }
 
     pub fn go_top(&mut self) {
-        self.top = Some(self.dropped);
+        self.top = Some(self.first_shown());
     }
 
     pub fn set_search(&mut self, text: &str) {
         self.search = Pattern::parse(text);
         self.current = None;
+        let hits: VecDeque<bool> = match &self.search {
+            Some(p) => self.lines.iter().map(|l| p.matches(&l.text)).collect(),
+            None => self.lines.iter().map(|_| false).collect(),
+        };
+        self.hits = hits;
+        if self.filtering() {
+            self.top = None;
+        }
+    }
+
+    /// Shows only matching lines, or everything again.
+    pub fn toggle_only_matches(&mut self) {
+        self.only_matches = !self.only_matches;
+        self.top = None;
     }
 
     /// Jumps to the next (or previous) matching line from the current match, or from
     /// the top of the screen; wraps around. False when nothing matches.
     pub fn next_match(&mut self, forward: bool, height: usize) -> bool {
-        let Some(p) = &self.search else {
+        if self.search.is_none() {
             return false;
-        };
+        }
         let n = self.lines.len() as u64;
         if n == 0 {
             return false;
@@ -189,10 +275,10 @@ impl LogBuffer {
             let rel = (from - self.dropped) as i64;
             let off = if forward { step as i64 } else { -(step as i64) };
             let idx = (rel + off).rem_euclid(n as i64) as u64 + self.dropped;
-            if self.get(idx).is_some_and(|l| p.matches(&l.text)) {
+            if self.hit(idx) {
                 self.current = Some(idx);
-                let page_top = idx.saturating_sub(height as u64 / 2).max(self.dropped);
-                self.top = Some(page_top.min(self.last_page_top(height)));
+                let back = self.step(idx, height / 2, false);
+                self.top = Some(back.min(self.last_page_top(height)));
                 return true;
             }
         }
@@ -206,14 +292,17 @@ impl LogBuffer {
             if !self.wrap || width == 0 {
                 return 1;
             }
-            let stamp = if self.timestamps { 31 } else { 0 };
+            let stamp = if self.timestamps { 25 } else { 0 };
             (l.text.chars().count() + stamp).div_ceil(width).max(1)
         };
         let mut out = Vec::new();
+        let mut used = 0;
         match self.top {
             None => {
-                let mut used = 0;
                 for abs in (self.dropped..self.end()).rev() {
+                    if !self.shown(abs) {
+                        continue;
+                    }
                     let Some(l) = self.get(abs) else { break };
                     used += rows(l);
                     if used > height && !out.is_empty() {
@@ -224,12 +313,14 @@ impl LogBuffer {
                 out.reverse();
             }
             Some(top) => {
-                let mut used = 0;
                 for abs in top..self.end() {
-                    let Some(l) = self.get(abs) else { break };
                     if used >= height {
                         break;
                     }
+                    if !self.shown(abs) {
+                        continue;
+                    }
+                    let Some(l) = self.get(abs) else { break };
                     used += rows(l);
                     out.push((abs, l));
                 }
@@ -313,6 +404,27 @@ mod tests {
         assert!(shown(&b, 4).contains(&"line 15".to_string()));
         b.set_search("nothing here");
         assert!(!b.next_match(true, 4));
+    }
+
+    #[test]
+    fn only_matching_lines() {
+        let mut b = buffer(30, 100);
+        b.set_search("line [123]?5$");
+        assert_eq!(b.match_count(), 3);
+        b.toggle_only_matches();
+        assert_eq!(shown(&b, 10), ["line 5", "line 15", "line 25"]);
+        assert_eq!(shown(&b, 2), ["line 15", "line 25"]);
+        b.scroll_by(-1, 2);
+        assert_eq!(shown(&b, 2), ["line 5", "line 15"]);
+        b.push(line("line 35"));
+        b.push(line("line 36"));
+        assert_eq!(b.match_count(), 4);
+        b.follow();
+        assert_eq!(shown(&b, 2), ["line 25", "line 35"]);
+        assert!(b.next_match(false, 2));
+        assert_eq!(b.current_match(), Some(15));
+        b.toggle_only_matches();
+        assert_eq!(shown(&b, 3), ["line 29", "line 35", "line 36"]);
     }
 
     #[test]
