@@ -333,3 +333,23 @@ async fn log_filter_to_matching_lines() {
         assert!(t.screen().contains("GET /api"));
     }
 }
+
+#[tokio::test]
+async fn save_logs_to_a_file() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let client = FakeClient::demo();
+    let settings = Settings {
+        save_dir: Some(dir.path().to_path_buf()),
+        ..Settings::default()
+    };
+    let mut t = harness_with(&client, settings, 120, 30).await;
+    t.keys(&["enter", "S"]).await;
+    let path = dir.path().join("web-20260501T120000.log");
+    let text = std::fs::read_to_string(&path).expect("the saved log");
+    assert_eq!(text.lines().count(), 40);
+    assert!(text.starts_with("2026-05-01T11:53:20"), "{text}");
+    assert!(t.screen().contains("saved the log to"));
+    // Never overwrites: a second save in the same second fails and says so.
+    t.keys(&["S"]).await;
+    assert!(t.screen().contains("File exists"), "{}", t.screen());
+}

@@ -466,6 +466,10 @@ impl App {
                 }
                 self.request(reload, &mut fx);
             }
+            Msg::Note(r) => match r {
+                Ok(m) => self.info(m),
+                Err(e) => self.error(e),
+            },
             Msg::DetailsDue(generation) => {
                 if generation == self.details.generation {
                     self.load_details(&mut fx);
@@ -1033,6 +1037,7 @@ impl App {
             Action::Timestamps => self.details.logs.timestamps = !self.details.logs.timestamps,
             Action::Wrap => self.details.logs.wrap = !self.details.logs.wrap,
             Action::Follow => self.details.logs.follow(),
+            Action::SaveLogs => self.save_logs(fx),
             Action::OnlyMatches => {
                 if self.details.logs.search().is_none() {
                     self.error("no search: press / first");
@@ -1070,6 +1075,37 @@ impl App {
             Action::Prune => self.prune(),
             Action::Create => self.create(),
         }
+    }
+
+    /// Writes the lines held (as shown: filtered or not) with their timestamps to
+    /// `<name>-<time>.log`.
+    fn save_logs(&mut self, fx: &mut Vec<Effect>) {
+        let Some(c) = self.containers.selected() else {
+            self.error("no container selected");
+            return;
+        };
+        let logs = &self.details.logs;
+        let lines = logs.held();
+        if lines.is_empty() {
+            self.error("no log lines to save");
+            return;
+        }
+        let mut text = String::new();
+        for l in &lines {
+            if let Some(t) = l.time {
+                text.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true));
+                text.push(' ');
+            }
+            text.push_str(&l.text);
+            text.push('\n');
+        }
+        let file = format!("{}-{}.log", c.name, self.now.format("%Y%m%dT%H%M%S"));
+        let path = match &self.settings.save_dir {
+            Some(d) => d.join(file),
+            None => std::path::PathBuf::from(file),
+        };
+        self.info(format!("saving {} lines…", lines.len()));
+        fx.push(Effect::SaveLogs { path, text });
     }
 
     /// The selected object's id or name, to the clipboard.

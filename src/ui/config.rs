@@ -21,6 +21,8 @@ struct ConfigFile {
     log_tail: Option<usize>,
     stats_interval_ms: Option<u64>,
     refresh_interval_ms: Option<u64>,
+    /// Directory for saved logs (default: the current directory).
+    save_dir: Option<PathBuf>,
     keys: BTreeMap<String, Vec<String>>,
 }
 
@@ -39,6 +41,8 @@ pub struct Settings {
     pub problems: Vec<String>,
     /// Where user themes live (`<config dir>/themes`).
     pub themes_dir: Option<PathBuf>,
+    /// Where saved logs go (None: the current directory).
+    pub save_dir: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -53,6 +57,7 @@ impl Default for Settings {
             readonly: false,
             problems: Vec::new(),
             themes_dir: None,
+            save_dir: None,
         }
     }
 }
@@ -114,6 +119,9 @@ impl Settings {
         }
         if let Some(ms) = file.stats_interval_ms {
             s.stats_interval = Duration::from_millis(ms.max(250));
+        }
+        if file.save_dir.is_some() {
+            s.save_dir = file.save_dir.clone();
         }
         if let Some(ms) = file.refresh_interval_ms {
             s.refresh_interval = Duration::from_millis(ms.max(1000));

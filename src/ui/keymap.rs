@@ -103,6 +103,7 @@ actions! {
     Timestamps, "timestamps", Logs, "toggle timestamps", ["t"];
     Wrap, "wrap", Logs, "toggle line wrap", ["w"];
     Follow, "follow", Logs, "follow the end of the log", ["f"];
+    SaveLogs, "save_logs", Logs, "save the lines held to a file", ["S"];
     OnlyMatches, "only_matches", Logs, "show only lines that match the search", ["F"];
     Toggle, "toggle", Inspect, "fold / unfold", ["enter", "space"];
     Expand, "expand", Inspect, "unfold", ["l", "right"];

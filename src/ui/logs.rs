@@ -251,6 +251,14 @@ impl LogBuffer {
         }
     }
 
+    /// Every line held that is shown (all, or the matches when filtering), oldest first.
+    pub fn held(&self) -> Vec<&LogLine> {
+        (self.dropped..self.end())
+            .filter(|&a| self.shown(a))
+            .filter_map(|a| self.get(a))
+            .collect()
+    }
+
     /// Shows only matching lines, or everything again.
     pub fn toggle_only_matches(&mut self) {
         self.only_matches = !self.only_matches;

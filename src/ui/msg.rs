@@ -88,6 +88,11 @@ pub enum Effect {
     CreateVolume(Option<String>),
     /// Create a container from the run form, then start it.
     Run(Box<super::form::RunRequest>),
+    /// Writes log text to a new file.
+    SaveLogs {
+        path: std::path::PathBuf,
+        text: String,
+    },
     /// Puts text on the user's clipboard (the terminal loop writes OSC 52).
     Clipboard(String),
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
@@ -140,4 +145,6 @@ pub enum Msg {
         result: Result<String, String>,
     },
     DetailsDue(u64),
+    /// A status-bar message from a task that changes no list.
+    Note(Result<String, String>),
 }

@@ -99,6 +99,25 @@ impl Tasks {
                 tokio::time::sleep(delay).await;
                 Some(Msg::DetailsDue(generation))
             }),
+            Effect::SaveLogs { path, text } => self.spawn(async move {
+                let shown = path.display().to_string();
+                let result = tokio::task::spawn_blocking(move || {
+                    use std::io::Write;
+                    // create_new: never overwrite a file the user already has.
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&path)?;
+                    f.write_all(text.as_bytes())?;
+                    f.sync_all()
+                })
+                .await;
+                Some(Msg::Note(match result {
+                    Ok(Ok(())) => Ok(format!("saved the log to {shown}")),
+                    Ok(Err(e)) => Err(format!("saving the log to {shown}: {e}")),
+                    Err(e) => Err(format!("saving the log: {e}")),
+                }))
+            }),
             // Only the terminal loop can write to the terminal; off-screen, nothing to do.
             Effect::Clipboard(_) => {}
             Effect::StopLogs => {
