@@ -353,3 +353,39 @@ async fn save_logs_to_a_file() {
     t.keys(&["S"]).await;
     assert!(t.screen().contains("File exists"), "{}", t.screen());
 }
+
+#[tokio::test]
+async fn mouse_clicks_and_wheel() {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let click = MouseEventKind::Down(MouseButton::Left);
+    let (mut t, _) = harness(120, 30).await;
+    // Third data row: the table's top border is row 1, its header row 2.
+    t.mouse(click, 10, 5).await;
+    assert!(t.screen().contains("╭ worker"), "{}", t.screen());
+    // The Stats tab in the details title (details pane starts at row 14 here).
+    let screen = t.screen();
+    let (row, line) = screen
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.starts_with("╭ worker"))
+        .expect("details title");
+    let col = line.find("Stats").expect("Stats tab");
+    let x = line[..col].chars().count() as u16;
+    t.mouse(click, x, row as u16).await;
+    assert!(t.screen().contains("sampling…") || t.screen().contains("CPU"));
+    // Wheel over the table moves the cursor three rows.
+    t.mouse(MouseEventKind::ScrollDown, 10, 5).await;
+    assert!(t.screen().contains("╭ cron"), "{}", t.screen());
+    // The view tabs on the first row.
+    let header = t.screen().lines().next().unwrap_or_default().to_string();
+    let x = header[..header.find("Volumes").expect("tab")]
+        .chars()
+        .count() as u16;
+    t.mouse(click, x, 0).await;
+    assert!(t.screen().contains("Volumes (3)"));
+    // With capture off, clicks do nothing.
+    t.keys(&["m"]).await;
+    assert!(t.screen().contains("mouse off"));
+    t.mouse(click, 2, 0).await;
+    assert!(t.screen().contains("Volumes (3)"));
+}

@@ -204,6 +204,8 @@ pub struct App {
     pub overlay: Overlay,
     pub status: Option<Status>,
     pub quit: bool,
+    /// Whether the mouse is captured (off lets the terminal select text).
+    pub mouse: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
     event_log: VecDeque<EventItem>,
@@ -222,6 +224,7 @@ fn first_name(t: &Target) -> String {
 impl App {
     pub fn new(settings: Settings, backend: String, now: DateTime<Utc>, size: (u16, u16)) -> App {
         let logs = LogBuffer::new(settings.log_lines);
+        let settings_mouse = settings.mouse;
         let mut status = None;
         if !settings.problems.is_empty() {
             status = Some(Status {
@@ -257,6 +260,7 @@ impl App {
             overlay: Overlay::None,
             status,
             quit: false,
+            mouse: settings_mouse,
             dirty: true,
             event_log: VecDeque::new(),
             event_seq: 0,
@@ -271,6 +275,9 @@ impl App {
     /// The effects that fill the console when it opens.
     pub fn start(&mut self) -> Vec<Effect> {
         let mut fx = vec![Effect::SubscribeEvents];
+        if self.mouse {
+            fx.push(Effect::MouseCapture(true));
+        }
         for l in [Load::Containers, Load::Images, Load::Volumes] {
             self.request(l, &mut fx);
         }
@@ -318,6 +325,12 @@ impl App {
             Msg::Key(k) => {
                 self.on_key(k, &mut fx);
                 self.dirty = true;
+            }
+            Msg::Mouse(m) => {
+                if self.mouse {
+                    self.on_mouse(m, &mut fx);
+                    self.dirty = true;
+                }
             }
             Msg::Resize(w, h) => {
                 self.size = (w, h);
@@ -893,7 +906,7 @@ impl App {
     }
 
     /// Applies `f` to the current view's table, whatever its item type.
-    fn with_table(&mut self, f: &mut dyn FnMut(&mut dyn TableOps)) {
+    pub(super) fn with_table(&mut self, f: &mut dyn FnMut(&mut dyn TableOps)) {
         match self.view {
             View::Containers => f(&mut self.containers),
             View::Images => f(&mut self.images),
@@ -1000,11 +1013,8 @@ impl App {
                         (i + n - 1) % n
                     };
                     self.details.tab = tabs[next];
-                    if self.details.tab == DetailTab::Top && !self.top_inflight {
-                        if let Some(c) = self.containers.selected().filter(|c| c.running()) {
-                            self.top_inflight = true;
-                            fx.push(Effect::Top(c.id.clone()));
-                        }
+                    if self.details.tab == DetailTab::Top {
+                        self.request_top(fx);
                     }
                 }
             }
@@ -1013,6 +1023,15 @@ impl App {
                 self.zoom = false;
             }
             Action::Zoom => self.zoom = !self.zoom,
+            Action::Mouse => {
+                self.mouse = !self.mouse;
+                fx.push(Effect::MouseCapture(self.mouse));
+                if self.mouse {
+                    self.info("mouse on: click and scroll");
+                } else {
+                    self.info("mouse off: select text with the mouse (m turns it back on)");
+                }
+            }
             Action::CopyId | Action::CopyName => self.copy(action == Action::CopyId, fx),
             Action::Search => {
                 let current = self
@@ -1143,7 +1162,18 @@ impl App {
         }
     }
 
-    fn scroll_details(&mut self, delta: isize, height: usize) {
+    /// Reads the selected container's processes unless a read is under way.
+    pub(super) fn request_top(&mut self, fx: &mut Vec<Effect>) {
+        if self.top_inflight {
+            return;
+        }
+        if let Some(c) = self.containers.selected().filter(|c| c.running()) {
+            self.top_inflight = true;
+            fx.push(Effect::Top(c.id.clone()));
+        }
+    }
+
+    pub(super) fn scroll_details(&mut self, delta: isize, height: usize) {
         match self.current_tab() {
             DetailTab::Logs => self.details.logs.scroll_by(delta, height),
             DetailTab::Inspect => self.with_tree(|t| t.move_by(delta, height)),
@@ -1473,8 +1503,10 @@ impl App {
 }
 
 /// The table operations keys need, over any item type.
-trait TableOps {
+pub(super) trait TableOps {
     fn move_by(&mut self, delta: isize, height: usize);
+    fn select(&mut self, index: usize, height: usize);
+    fn offset(&self) -> usize;
     fn go_top(&mut self);
     fn go_bottom(&mut self, height: usize);
     fn cycle_sort(&mut self);
@@ -1488,6 +1520,12 @@ trait TableOps {
 impl<T: super::table::TableItem> TableOps for TableModel<T> {
     fn move_by(&mut self, delta: isize, height: usize) {
         TableModel::move_by(self, delta, height)
+    }
+    fn select(&mut self, index: usize, height: usize) {
+        TableModel::select(self, index, height)
+    }
+    fn offset(&self) -> usize {
+        TableModel::offset(self)
     }
     fn go_top(&mut self) {
         TableModel::go_top(self)

@@ -23,6 +23,7 @@ struct ConfigFile {
     refresh_interval_ms: Option<u64>,
     /// Directory for saved logs (default: the current directory).
     save_dir: Option<PathBuf>,
+    mouse: Option<bool>,
     keys: BTreeMap<String, Vec<String>>,
 }
 
@@ -43,6 +44,8 @@ pub struct Settings {
     pub themes_dir: Option<PathBuf>,
     /// Where saved logs go (None: the current directory).
     pub save_dir: Option<PathBuf>,
+    /// Capture the mouse at start (clicks, wheel); `m` toggles it.
+    pub mouse: bool,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             problems: Vec::new(),
             themes_dir: None,
             save_dir: None,
+            mouse: true,
         }
     }
 }
@@ -119,6 +123,9 @@ impl Settings {
         }
         if let Some(ms) = file.stats_interval_ms {
             s.stats_interval = Duration::from_millis(ms.max(250));
+        }
+        if let Some(m) = file.mouse {
+            s.mouse = m;
         }
         if file.save_dir.is_some() {
             s.save_dir = file.save_dir.clone();

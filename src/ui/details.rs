@@ -15,7 +15,7 @@ use crate::widgets::json_tree::{JsonStyles, JsonTreeView};
 use crate::widgets::log_view::{LogStyles, LogView};
 
 impl App {
-    fn details_title(&self) -> Line<'static> {
+    pub(super) fn details_title(&self) -> Line<'static> {
         let t = &self.settings.theme;
         let mut spans = vec![Span::raw(" ")];
         let name = match self.view {

@@ -39,7 +39,8 @@ impl App {
             .title(title)
     }
 
-    fn draw_header(&self, f: &mut Frame, r: Rect) {
+    /// The view tabs (also what mouse clicks on the first row are matched against).
+    pub(super) fn header_line(&self) -> Line<'static> {
         let t = &self.settings.theme;
         let mut spans = vec![Span::styled(" berth ", t.title), Span::raw(" ")];
         for (i, v) in View::ALL.iter().enumerate() {
@@ -47,11 +48,16 @@ impl App {
             spans.push(Span::styled(format!(" {} {} ", i + 1, v.title()), style));
             spans.push(Span::raw(" "));
         }
+        Line::from(spans)
+    }
+
+    fn draw_header(&self, f: &mut Frame, r: Rect) {
+        let t = &self.settings.theme;
         let mut right = self.backend.clone();
         if self.settings.readonly {
             right.push_str(" [read-only]");
         }
-        let left = Line::from(spans);
+        let left = self.header_line();
         let width = usize::from(r.width);
         let used = left.width();
         f.render_widget(Paragraph::new(left), r);

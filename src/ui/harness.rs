@@ -113,6 +113,17 @@ impl Harness {
         self.settle().await;
     }
 
+    /// A left click, or a wheel notch (`up`), at column `x`, row `y`.
+    pub async fn mouse(&mut self, kind: crossterm::event::MouseEventKind, x: u16, y: u16) {
+        self.apply(Msg::Mouse(crossterm::event::MouseEvent {
+            kind,
+            column: x,
+            row: y,
+            modifiers: crossterm::event::KeyModifiers::NONE,
+        }));
+        self.settle().await;
+    }
+
     /// `n` timer ticks at the pinned time (stats samples, refreshes).
     pub async fn ticks(&mut self, n: usize) {
         for _ in 0..n {

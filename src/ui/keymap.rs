@@ -68,6 +68,7 @@ actions! {
     ViewImages, "view_images", Global, "images view", ["2"];
     ViewVolumes, "view_volumes", Global, "volumes view", ["3"];
     ViewEvents, "view_events", Global, "events view", ["4"];
+    Mouse, "mouse", Global, "mouse capture on/off (off: select text)", ["m"];
     Start, "start", Resource, "start container(s)", ["s"];
     Stop, "stop", Resource, "stop container(s)", ["x"];
     Restart, "restart", Resource, "restart container(s)", ["r"];

@@ -15,6 +15,7 @@ pub mod harness;
 pub mod keymap;
 pub mod layout;
 pub mod logs;
+mod mouse;
 pub mod msg;
 pub mod palette;
 mod run;

@@ -93,6 +93,8 @@ pub enum Effect {
         path: std::path::PathBuf,
         text: String,
     },
+    /// Turns mouse capture on or off (the terminal loop writes the escapes).
+    MouseCapture(bool),
     /// Puts text on the user's clipboard (the terminal loop writes OSC 52).
     Clipboard(String),
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
@@ -105,6 +107,8 @@ pub enum Effect {
 #[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Clicks and wheel turns only: motion is dropped before it gets here.
+    Mouse(crossterm::event::MouseEvent),
     Resize(u16, u16),
     Tick(DateTime<Utc>),
     Containers(Result<Vec<ContainerSummary>, String>),

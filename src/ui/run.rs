@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crossterm::event::{Event, EventStream, KeyEventKind};
+use crossterm::event::{Event, EventStream, KeyEventKind, MouseEventKind};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
@@ -30,6 +30,8 @@ pub async fn run(client: Arc<dyn Client>, settings: Settings) -> std::io::Result
         }
     };
     let result = event_loop(&mut terminal, client, settings).await;
+    // Whatever state it was left in, the shell gets its mouse back.
+    mouse_capture(false);
     ratatui::restore();
     result
 }
@@ -43,12 +45,33 @@ fn copy(text: &str) {
     let _ = out.flush();
 }
 
+/// Button presses and the wheel only (xterm 1000 + SGR 1006): no motion reports, so
+/// moving the mouse costs nothing, and releasing capture lets the terminal select text.
+fn mouse_capture(on: bool) {
+    use std::io::Write;
+    let seq: &[u8] = if on {
+        b"\x1b[?1000h\x1b[?1006h"
+    } else {
+        b"\x1b[?1000l\x1b[?1006l"
+    };
+    let mut out = std::io::stdout();
+    let _ = out.write_all(seq);
+    let _ = out.flush();
+}
+
 /// What a terminal event means to the app; None for events it ignores (key
 /// releases and repeats on terminals that report them, mouse moves, focus).
 fn to_msg(ev: Event) -> Option<Msg> {
     match ev {
         Event::Key(k) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
         Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                Some(Msg::Mouse(m))
+            }
+            // Moves, drags and releases: nothing to do, so no redraw either.
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -111,6 +134,7 @@ async fn event_loop(
             for e in app.update(m) {
                 match e {
                     Effect::Clipboard(text) => copy(&text),
+                    Effect::MouseCapture(on) => mouse_capture(on),
                     e => tasks.run(e),
                 }
             }

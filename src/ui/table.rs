@@ -215,6 +215,14 @@ impl<T: TableItem> TableModel<T> {
         self.offset = 0;
     }
 
+    /// Puts the cursor on visible row `index` (a mouse click), if there is one.
+    pub fn select(&mut self, index: usize, height: usize) {
+        if index < self.view.len() {
+            self.cursor = index;
+            self.scroll_to_cursor(height);
+        }
+    }
+
     pub fn go_bottom(&mut self, height: usize) {
         self.cursor = self.view.len().saturating_sub(1);
         self.scroll_to_cursor(height);
