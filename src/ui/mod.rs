@@ -4,6 +4,7 @@
 //! effects as tokio tasks whose results come back as messages; `App::draw(&self)`
 //! renders. The loop below redraws only when something changed.
 
+mod actions;
 pub mod app;
 pub mod clipboard;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod filter;
 pub mod form;
 pub mod harness;
 pub mod keymap;
+mod keys;
 pub mod layout;
 pub mod logs;
 mod mouse;

@@ -320,6 +320,58 @@ impl<T: TableItem> TableModel<T> {
     }
 }
 
+/// The table operations keys need, over any item type (the App holds four tables
+/// of different item types and acts on the current one).
+pub trait TableOps {
+    fn move_by(&mut self, delta: isize, height: usize);
+    fn select(&mut self, index: usize, height: usize);
+    fn offset(&self) -> usize;
+    fn go_top(&mut self);
+    fn go_bottom(&mut self, height: usize);
+    fn cycle_sort(&mut self);
+    fn reverse_sort(&mut self);
+    fn sort_by(&mut self, col: usize, desc: bool);
+    fn toggle_mark(&mut self);
+    fn toggle_mark_all(&mut self);
+    fn clear_marks(&mut self) -> bool;
+}
+
+impl<T: TableItem> TableOps for TableModel<T> {
+    fn move_by(&mut self, delta: isize, height: usize) {
+        TableModel::move_by(self, delta, height)
+    }
+    fn select(&mut self, index: usize, height: usize) {
+        TableModel::select(self, index, height)
+    }
+    fn offset(&self) -> usize {
+        TableModel::offset(self)
+    }
+    fn go_top(&mut self) {
+        TableModel::go_top(self)
+    }
+    fn go_bottom(&mut self, height: usize) {
+        TableModel::go_bottom(self, height)
+    }
+    fn cycle_sort(&mut self) {
+        TableModel::cycle_sort(self)
+    }
+    fn reverse_sort(&mut self) {
+        TableModel::reverse_sort(self)
+    }
+    fn sort_by(&mut self, col: usize, desc: bool) {
+        TableModel::sort_by(self, col, desc)
+    }
+    fn toggle_mark(&mut self) {
+        TableModel::toggle_mark(self)
+    }
+    fn toggle_mark_all(&mut self) {
+        TableModel::toggle_mark_all(self)
+    }
+    fn clear_marks(&mut self) -> bool {
+        TableModel::clear_marks(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
