@@ -2,5 +2,8 @@
 //! Docker-compatible engine. See README.md for the architecture.
 
 pub mod cli;
+pub mod client;
 pub mod demo;
 pub mod engine;
+pub mod ui;
+pub mod widgets;

@@ -2,7 +2,7 @@
 //! driving the in-process engine.
 
 pub mod attach;
-mod containers;
+pub(crate) mod containers;
 mod cp;
 pub(crate) mod events;
 pub mod gotemplate;
@@ -73,13 +73,15 @@ pub(crate) fn confirm(warning: &str) -> bool {
     name = "berth",
     version,
     about = "A terminal console for containers, with its own Docker-compatible engine",
-    disable_help_subcommand = true,
-    arg_required_else_help = true
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     /// Keep all state (data and runtime files) under DIR instead of /var/lib/berth and /run/berth
     #[arg(long, global = true, env = "BERTH_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Console only: disable every action that changes something (start, stop, rm...)
+    #[arg(long)]
+    pub readonly: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -272,7 +274,8 @@ where
 
 fn run(cli: Cli) -> CliResult {
     let Some(command) = cli.command else {
-        return Ok(());
+        // No subcommand: the console on the embedded engine.
+        return console(cli.root.as_deref(), cli.readonly);
     };
     match &command {
         Command::Version => {
@@ -345,6 +348,35 @@ fn run(cli: Cli) -> CliResult {
         Command::Container(c) => container_command(&engine, c),
         Command::Version | Command::Monitor { .. } | Command::ExecHelper { .. } => Ok(()),
     }
+}
+
+fn console(root: Option<&std::path::Path>, readonly: bool) -> CliResult {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(CliError::usage(
+            "the console needs a terminal (run a subcommand, see berth --help)",
+        ));
+    }
+    let client =
+        crate::client::EngineClient::open(root).map_err(|e| CliError::failed(e.message))?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mut settings =
+        crate::ui::Settings::load(crate::ui::config::config_dir().as_deref(), no_color);
+    settings.readonly = readonly;
+    let depth = crate::ui::theme::ColorDepth::detect(
+        std::env::var("COLORTERM").ok().as_deref(),
+        std::env::var("TERM").ok().as_deref(),
+    );
+    settings
+        .theme
+        .map_colors(|c| crate::ui::theme::fit_color(c, depth));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failed(format!("starting the runtime: {e}")))?;
+    rt.block_on(crate::ui::run(std::sync::Arc::new(client), settings))
+        .map_err(|e| CliError::failed(format!("console: {e}")))
 }
 
 fn container_command(engine: &Engine, c: ContainerCommand) -> CliResult {

@@ -1,0 +1,258 @@
+//! Engine records -> bollard models. Where the engine already serializes to Docker's
+//! JSON (inspect, events), a serde round trip keeps the two schemas from drifting apart
+//! silently: a field the models cannot take becomes an error, not a guess.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerSummary, ContainerSummaryStateEnum, ContainerTopResponse, EventActor, EventMessage,
+    EventMessageScopeEnum, EventMessageTypeEnum, ImageDeleteResponseItem, ImageSummary,
+    PortSummary, PortSummaryTypeEnum, Volume, VolumeScopeEnum,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{ClientError, ErrorKind};
+use crate::engine::events::Event;
+use crate::engine::image::records::{DeleteRecord, ImageRecord};
+use crate::engine::runtime::container::ContainerRecord;
+use crate::engine::runtime::lifecycle::ProcessRow;
+use crate::engine::volume::Volume as EngineVolume;
+use crate::engine::Error as EngineError;
+
+impl From<EngineError> for ClientError {
+    fn from(e: EngineError) -> Self {
+        let kind = match &e {
+            EngineError::NotFound(_) => ErrorKind::NotFound,
+            EngineError::Conflict(_) => ErrorKind::Conflict,
+            EngineError::InvalidArgument(_) => ErrorKind::Invalid,
+            _ => ErrorKind::Other,
+        };
+        let message = if e.is_disk_full() {
+            format!("{e} (the disk holding berth's state is full)")
+        } else {
+            e.to_string()
+        };
+        ClientError::new(kind, message)
+    }
+}
+
+/// Serializes an engine view and reads it back as the bollard model of the same JSON.
+pub fn round_trip<T: Serialize, M: DeserializeOwned>(what: &str, v: &T) -> Result<M, ClientError> {
+    let json =
+        serde_json::to_value(v).map_err(|e| ClientError::other(format!("encoding {what}: {e}")))?;
+    serde_json::from_value(json)
+        .map_err(|e| ClientError::other(format!("{what} does not fit Docker's schema: {e}")))
+}
+
+fn state_enum(rec: &ContainerRecord) -> ContainerSummaryStateEnum {
+    let s = &rec.state;
+    if s.restarting {
+        return ContainerSummaryStateEnum::RESTARTING;
+    }
+    if s.paused {
+        return ContainerSummaryStateEnum::PAUSED;
+    }
+    if s.running {
+        return ContainerSummaryStateEnum::RUNNING;
+    }
+    match s.status.as_str() {
+        "created" => ContainerSummaryStateEnum::CREATED,
+        "removing" => ContainerSummaryStateEnum::REMOVING,
+        "dead" => ContainerSummaryStateEnum::DEAD,
+        _ => ContainerSummaryStateEnum::EXITED,
+    }
+}
+
+/// Published ports from the HostConfig's bindings ("8080/tcp" -> host 0.0.0.0:80).
+fn ports(rec: &ContainerRecord) -> Vec<PortSummary> {
+    let mut out = Vec::new();
+    let Some(bindings) = &rec.config.host_config.port_bindings else {
+        return out;
+    };
+    for (spec, binds) in bindings {
+        let (port, proto) = spec.split_once('/').unwrap_or((spec.as_str(), "tcp"));
+        let Ok(private_port) = port.parse::<u16>() else {
+            continue;
+        };
+        let typ = match proto {
+            "udp" => PortSummaryTypeEnum::UDP,
+            "sctp" => PortSummaryTypeEnum::SCTP,
+            _ => PortSummaryTypeEnum::TCP,
+        };
+        for b in binds.iter().flatten() {
+            out.push(PortSummary {
+                ip: b.host_ip.clone().filter(|s| !s.is_empty()),
+                private_port,
+                public_port: b.host_port.as_deref().and_then(|p| p.parse().ok()),
+                typ: Some(typ),
+            });
+        }
+    }
+    out.sort_by_key(|p| (p.private_port, p.public_port));
+    out
+}
+
+pub fn container_summary(
+    rec: &ContainerRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ContainerSummary {
+    let cfg = &rec.config;
+    let mut command = cfg.path.clone();
+    for a in &cfg.args {
+        command.push(' ');
+        command.push_str(a);
+    }
+    let created = crate::cli::units::parse_time(&rec.created)
+        .map(|t| t.timestamp())
+        .unwrap_or(0);
+    let labels: HashMap<String, String> = cfg
+        .config
+        .labels
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    ContainerSummary {
+        id: Some(rec.id.clone()),
+        names: Some(vec![format!("/{}", rec.name)]),
+        image: cfg.config.image.clone(),
+        image_id: Some(cfg.image.clone()),
+        command: Some(command),
+        created: Some(created),
+        ports: Some(ports(rec)),
+        labels: Some(labels),
+        state: Some(state_enum(rec)),
+        status: Some(crate::cli::containers::status_text(rec, now)),
+        ..Default::default()
+    }
+}
+
+pub fn image_summary(img: &ImageRecord) -> ImageSummary {
+    let labels: HashMap<String, String> = img
+        .config
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    ImageSummary {
+        id: img.id.clone(),
+        parent_id: img.parent.clone().unwrap_or_default(),
+        repo_tags: img.familiar_tags(),
+        repo_digests: img.familiar_digests(),
+        created: img.created_time().map(|t| t.timestamp()).unwrap_or(0),
+        size: i64::try_from(img.size).unwrap_or(i64::MAX),
+        // Docker reports -1 for "not computed".
+        shared_size: -1,
+        labels,
+        containers: -1,
+        ..Default::default()
+    }
+}
+
+pub fn delete_items(records: &[DeleteRecord]) -> Vec<ImageDeleteResponseItem> {
+    records
+        .iter()
+        .map(|r| match r {
+            DeleteRecord::Untagged(t) => ImageDeleteResponseItem {
+                untagged: Some(t.clone()),
+                deleted: None,
+            },
+            DeleteRecord::Deleted(d) => ImageDeleteResponseItem {
+                untagged: None,
+                deleted: Some(d.clone()),
+            },
+        })
+        .collect()
+}
+
+pub fn volume(v: &EngineVolume) -> Volume {
+    Volume {
+        name: v.name.clone(),
+        driver: v.driver.clone(),
+        mountpoint: v.mountpoint.clone(),
+        created_at: Some(v.created_at.clone()),
+        labels: v.labels.clone().into_iter().collect(),
+        scope: Some(VolumeScopeEnum::LOCAL),
+        options: v.options.clone().into_iter().collect(),
+        ..Default::default()
+    }
+}
+
+fn event_type(kind: &str) -> EventMessageTypeEnum {
+    serde_json::from_value(serde_json::Value::String(kind.to_string()))
+        .unwrap_or(EventMessageTypeEnum::EMPTY)
+}
+
+pub fn event(e: &Event) -> EventMessage {
+    EventMessage {
+        typ: Some(event_type(&e.kind)),
+        action: Some(e.action.clone()),
+        actor: Some(EventActor {
+            id: Some(e.actor.id.clone()),
+            attributes: Some(e.actor.attributes.clone().into_iter().collect()),
+        }),
+        scope: Some(EventMessageScopeEnum::LOCAL),
+        time: Some(e.time),
+        time_nano: Some(e.time_nano),
+    }
+}
+
+/// `docker top`'s default `ps -ef` columns, from the engine's /proc rows.
+pub fn top(rows: &[ProcessRow]) -> ContainerTopResponse {
+    // SAFETY: sysconf with a valid name has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let boot = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("btime "))
+                .and_then(|v| v.trim().parse::<i64>().ok())
+        })
+        .unwrap_or(0);
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let user = |uid: u32| {
+        passwd
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+            })
+            .unwrap_or_else(|| uid.to_string())
+    };
+    let processes = rows
+        .iter()
+        .map(|r| {
+            let stime = chrono::DateTime::from_timestamp(boot + (r.start_ticks / hz) as i64, 0)
+                .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+                .unwrap_or_default();
+            let secs = r.cpu_ticks / hz;
+            let tty = if r.tty_nr == 0 {
+                "?".to_string()
+            } else {
+                format!("pts/{}", r.tty_nr & 0xff)
+            };
+            vec![
+                user(r.uid),
+                r.pid.to_string(),
+                r.ppid.to_string(),
+                "0".into(),
+                stime,
+                tty,
+                format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+                r.cmd.clone(),
+            ]
+        })
+        .collect();
+    ContainerTopResponse {
+        titles: Some(
+            ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        ),
+        processes: Some(processes),
+    }
+}

@@ -1,0 +1,349 @@
+//! The in-process backend: berth's own engine. Its API is synchronous and may block
+//! (SQLite, waiting for a container to stop), so every call runs on tokio's blocking
+//! pool; the long-lived followers (logs, events) get a thread each that ends once the
+//! consumer drops its stream.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerTopResponse,
+    EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, Volume,
+    VolumePruneResponse,
+};
+use tokio::sync::mpsc;
+
+use super::convert;
+use super::{
+    BoxStream, Client, ClientError, ContainerAction, EventsFrom, LogLine, LogRequest,
+    LogStreamKind, Result, StatsSample,
+};
+use crate::engine::runtime::logs::{self, ReadOptions, Stream};
+use crate::engine::Engine;
+
+/// How often the events follower looks for new rows: the event log is a table that
+/// other processes (monitors, the CLI) append to, with no wake-up to wait on.
+const EVENTS_POLL: Duration = Duration::from_millis(250);
+/// How often a log follower re-reads the container's state to know when to stop.
+const STATE_RECHECK: Duration = Duration::from_millis(500);
+/// Records buffered between a follower thread and the UI before the thread waits.
+const CHANNEL_DEPTH: usize = 1024;
+
+#[derive(Clone)]
+pub struct EngineClient {
+    engine: Arc<Engine>,
+}
+
+impl EngineClient {
+    pub fn new(engine: Engine) -> Self {
+        EngineClient {
+            engine: Arc::new(engine),
+        }
+    }
+
+    /// Opens the engine's state under `root` (None: the system default).
+    pub fn open(root: Option<&Path>) -> Result<Self> {
+        Ok(Self::new(Engine::open(root)?))
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Runs `f` against the engine on the blocking pool.
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Engine) -> Result<T> + Send + 'static,
+    {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || f(&engine))
+            .await
+            .map_err(|e| ClientError::other(format!("engine worker failed: {e}")))?
+    }
+}
+
+fn start(engine: &Engine, id: &str) -> Result<()> {
+    match engine.container_start(id, None)? {
+        Ok(()) => Ok(()),
+        Err(e) => Err(ClientError::other(e.message)),
+    }
+}
+
+/// Turns a channel's receiving end into a stream.
+fn receiver_stream<T: Send + 'static>(rx: mpsc::Receiver<Result<T>>) -> BoxStream<T> {
+    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+fn log_line(e: &logs::LogEntry) -> LogLine {
+    let mut text = String::from_utf8_lossy(&e.line).into_owned();
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    LogLine {
+        stream: match e.stream {
+            Stream::Stdout => LogStreamKind::Stdout,
+            Stream::Stderr => LogStreamKind::Stderr,
+        },
+        time: Some(e.time),
+        text,
+    }
+}
+
+#[async_trait]
+impl Client for EngineClient {
+    fn describe(&self) -> String {
+        "berth (embedded engine)".into()
+    }
+
+    async fn containers(&self) -> Result<Vec<ContainerSummary>> {
+        self.blocking(|e| {
+            let now = chrono::Utc::now();
+            Ok(e.container_list()?
+                .iter()
+                .map(|r| convert::container_summary(r, now))
+                .collect())
+        })
+        .await
+    }
+
+    async fn container_inspect(&self, id: &str) -> Result<ContainerInspectResponse> {
+        let id = id.to_string();
+        self.blocking(move |e| convert::round_trip("container inspect", &e.container_inspect(&id)?))
+            .await
+    }
+
+    async fn container_action(&self, id: &str, action: ContainerAction) -> Result<()> {
+        let id = id.to_string();
+        self.blocking(move |e| match action {
+            ContainerAction::Start => start(e, &id),
+            ContainerAction::Stop => Ok(e.container_stop(&id, None)?),
+            ContainerAction::Restart => match e.container_restart(&id, None)? {
+                Ok(()) => Ok(()),
+                Err(err) => Err(ClientError::other(err.message)),
+            },
+            ContainerAction::Kill => Ok(e.container_kill(&id, "KILL")?),
+            ContainerAction::Pause => Ok(e.container_pause(&id, true)?),
+            ContainerAction::Unpause => Ok(e.container_pause(&id, false)?),
+        })
+        .await
+    }
+
+    async fn container_remove(&self, id: &str, force: bool) -> Result<()> {
+        let id = id.to_string();
+        self.blocking(move |e| {
+            e.container_remove(&id, force, false)
+                .map(|_| ())
+                .map_err(Into::into)
+        })
+        .await
+    }
+
+    async fn container_rename(&self, id: &str, new_name: &str) -> Result<()> {
+        let (id, new_name) = (id.to_string(), new_name.to_string());
+        self.blocking(move |e| Ok(e.container_rename(&id, &new_name)?))
+            .await
+    }
+
+    async fn container_create(
+        &self,
+        name: Option<String>,
+        body: ContainerCreateBody,
+    ) -> Result<String> {
+        self.blocking(move |e| Ok(e.container_create(name, body)?))
+            .await
+    }
+
+    async fn logs(&self, id: &str, req: LogRequest) -> Result<BoxStream<LogLine>> {
+        let id = id.to_string();
+        let (rec_id, path) = self
+            .blocking(move |e| {
+                let rec = e.container_get(&id)?;
+                let path = e.container_log_path(&rec.id);
+                Ok((rec.id, path))
+            })
+            .await?;
+        let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+        let engine = self.engine.clone();
+        let spawned = std::thread::Builder::new()
+            .name("berth-logs".into())
+            .spawn(move || {
+                let opts = ReadOptions {
+                    tail: req.tail,
+                    ..ReadOptions::default()
+                };
+                if !req.follow && !path.exists() {
+                    return;
+                }
+                // Checking the container's state costs a db read: do it at most every
+                // STATE_RECHECK, not on every wake-up of the follower.
+                let last_check = std::cell::Cell::new(Instant::now());
+                let running = std::cell::Cell::new(true);
+                let keep_following = || {
+                    if tx.is_closed() {
+                        return false;
+                    }
+                    if last_check.get().elapsed() >= STATE_RECHECK {
+                        last_check.set(Instant::now());
+                        running.set(
+                            engine
+                                .container_get(&rec_id)
+                                .map(|r| r.state.running || r.state.restarting)
+                                .unwrap_or(false),
+                        );
+                    }
+                    running.get()
+                };
+                let mut sink = |entry: &logs::LogEntry| -> std::io::Result<()> {
+                    tx.blocking_send(Ok(log_line(entry)))
+                        .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+                };
+                if let Err(e) = logs::stream(&path, &opts, req.follow, &keep_following, &mut sink) {
+                    let _ =
+                        tx.blocking_send(Err(ClientError::other(format!("reading the log: {e}"))));
+                }
+            });
+        spawned.map_err(|e| ClientError::other(format!("starting the log reader: {e}")))?;
+        Ok(receiver_stream(rx))
+    }
+
+    async fn stats(&self, id: &str) -> Result<StatsSample> {
+        let id = id.to_string();
+        self.blocking(move |e| {
+            let s = e.container_stats(&id)?;
+            Ok(StatsSample {
+                cpu_percent: s.cpu_percent,
+                mem_used: s.mem_used,
+                mem_limit: s.mem_limit,
+                mem_percent: s.mem_percent,
+                net_rx: s.net_rx,
+                net_tx: s.net_tx,
+                block_read: s.block_read,
+                block_write: s.block_write,
+                pids: s.pids,
+            })
+        })
+        .await
+    }
+
+    async fn top(&self, id: &str) -> Result<ContainerTopResponse> {
+        let id = id.to_string();
+        self.blocking(move |e| Ok(convert::top(&e.container_top(&id)?)))
+            .await
+    }
+
+    async fn images(&self) -> Result<Vec<ImageSummary>> {
+        self.blocking(|e| Ok(e.image_list()?.iter().map(convert::image_summary).collect()))
+            .await
+    }
+
+    async fn image_inspect(&self, id: &str) -> Result<ImageInspect> {
+        let id = id.to_string();
+        self.blocking(move |e| convert::round_trip("image inspect", &e.image_inspect(&id)?))
+            .await
+    }
+
+    async fn image_remove(&self, id: &str, force: bool) -> Result<Vec<ImageDeleteResponseItem>> {
+        let id = id.to_string();
+        self.blocking(move |e| Ok(convert::delete_items(&e.image_remove(&id, force)?)))
+            .await
+    }
+
+    async fn image_tag(&self, id: &str, target: &str) -> Result<()> {
+        let (id, target) = (id.to_string(), target.to_string());
+        self.blocking(move |e| Ok(e.image_tag(&id, &target)?)).await
+    }
+
+    async fn image_prune(&self, all: bool) -> Result<ImagePruneResponse> {
+        self.blocking(move |e| {
+            let (records, bytes) = e.image_prune(all)?;
+            Ok(ImagePruneResponse {
+                images_deleted: Some(convert::delete_items(&records)),
+                space_reclaimed: Some(i64::try_from(bytes).unwrap_or(i64::MAX)),
+            })
+        })
+        .await
+    }
+
+    async fn volumes(&self) -> Result<Vec<Volume>> {
+        self.blocking(|e| Ok(e.volume_list()?.iter().map(convert::volume).collect()))
+            .await
+    }
+
+    async fn volume_inspect(&self, name: &str) -> Result<Volume> {
+        let name = name.to_string();
+        self.blocking(move |e| Ok(convert::volume(&e.volume_inspect(&name)?)))
+            .await
+    }
+
+    async fn volume_create(&self, name: Option<String>) -> Result<Volume> {
+        self.blocking(move |e| {
+            let v = e.volume_create(name.as_deref(), Default::default(), Default::default())?;
+            Ok(convert::volume(&v))
+        })
+        .await
+    }
+
+    async fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
+        let name = name.to_string();
+        self.blocking(move |e| Ok(e.volume_remove(&name, force)?))
+            .await
+    }
+
+    async fn volume_prune(&self) -> Result<VolumePruneResponse> {
+        self.blocking(|e| {
+            // Docker 23+: a bare prune takes anonymous volumes only.
+            let (names, bytes) = e.volume_prune(false)?;
+            Ok(VolumePruneResponse {
+                volumes_deleted: Some(names),
+                space_reclaimed: Some(i64::try_from(bytes).unwrap_or(i64::MAX)),
+            })
+        })
+        .await
+    }
+
+    async fn events(&self, from: EventsFrom) -> Result<BoxStream<EventMessage>> {
+        let start = self
+            .blocking(move |e| {
+                let last = e.events_last_seq()?;
+                Ok(match from {
+                    EventsFrom::Now => last,
+                    EventsFrom::Last(n) => last.saturating_sub(n as i64).max(0),
+                })
+            })
+            .await?;
+        let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+        let engine = self.engine.clone();
+        std::thread::Builder::new()
+            .name("berth-events".into())
+            .spawn(move || {
+                let mut seq = start;
+                while !tx.is_closed() {
+                    match engine.events(seq, None, None) {
+                        Ok(batch) => {
+                            for ev in batch {
+                                seq = seq.max(ev.seq);
+                                if tx.blocking_send(Ok(convert::event(&ev))).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.blocking_send(Err(e.into()));
+                            return;
+                        }
+                    }
+                    std::thread::sleep(EVENTS_POLL);
+                }
+            })
+            .map_err(|e| ClientError::other(format!("starting the events follower: {e}")))?;
+        Ok(receiver_stream(rx))
+    }
+}

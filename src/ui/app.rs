@@ -1,0 +1,656 @@
+//! The console's state and its update function: `update(Msg) -> Vec<Effect>`. Nothing
+//! here awaits or touches the terminal; drawing (`draw.rs`) only reads this state.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use bollard::models::ContainerTopResponse;
+use chrono::{DateTime, Timelike, Utc};
+
+use super::config::Settings;
+use super::logs::LogBuffer;
+use super::msg::{Effect, InspectKind, Load, Msg, Op, Target};
+use super::table::TableModel;
+use super::views::containers::{self, ContainerItem};
+use super::views::events::{self, EventItem};
+use super::views::images::{self, ImageItem};
+use super::views::volumes::{self, VolumeItem};
+use crate::client::StatsSample;
+use crate::widgets::input::LineInput;
+use crate::widgets::json_tree::JsonTree;
+
+/// Samples kept per container for charts and sparklines.
+pub const STATS_HISTORY: usize = 60;
+/// How long details wait for the cursor to settle before loading logs and inspect.
+const DETAILS_DELAY: Duration = Duration::from_millis(120);
+/// Ticks a status message stays up.
+const STATUS_TICKS: u32 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Containers,
+    Images,
+    Volumes,
+    Events,
+}
+
+impl View {
+    pub const ALL: [View; 4] = [View::Containers, View::Images, View::Volumes, View::Events];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Containers => "Containers",
+            View::Images => "Images",
+            View::Volumes => "Volumes",
+            View::Events => "Events",
+        }
+    }
+
+    pub(super) fn index(self) -> usize {
+        View::ALL.iter().position(|v| *v == self).unwrap_or(0)
+    }
+
+    pub fn has_details(self) -> bool {
+        self != View::Events
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Table,
+    Details,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetailTab {
+    Logs,
+    Stats,
+    Inspect,
+    Top,
+    Env,
+}
+
+impl DetailTab {
+    pub const CONTAINER: [DetailTab; 5] = [
+        DetailTab::Logs,
+        DetailTab::Stats,
+        DetailTab::Inspect,
+        DetailTab::Top,
+        DetailTab::Env,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            DetailTab::Logs => "Logs",
+            DetailTab::Stats => "Stats",
+            DetailTab::Inspect => "Inspect",
+            DetailTab::Top => "Top",
+            DetailTab::Env => "Env/Mounts/Ports",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogState {
+    Idle,
+    Streaming,
+    Ended,
+    Failed(String),
+}
+
+/// Inspect output for one object, or why there is none.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    pub target: String,
+    pub result: Result<JsonTree, String>,
+}
+
+/// The details pane of whatever is selected.
+#[derive(Debug, Clone)]
+pub struct Details {
+    pub tab: DetailTab,
+    /// The object the pane shows (container id, image reference, volume name).
+    pub target: Option<String>,
+    /// The target's state when its details were loaded (reload when it changes).
+    target_state: String,
+    pub logs: LogBuffer,
+    pub log_state: LogState,
+    pub inspect: Option<Inspected>,
+    pub top: Option<Result<ContainerTopResponse, String>>,
+    generation: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StatsHistory {
+    pub samples: VecDeque<StatsSample>,
+}
+
+impl StatsHistory {
+    pub fn push(&mut self, s: StatsSample) {
+        if self.samples.len() == STATS_HISTORY {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(s);
+    }
+
+    pub fn cpu(&self) -> Vec<f64> {
+        self.samples.iter().map(|s| s.cpu_percent).collect()
+    }
+
+    pub fn last(&self) -> Option<&StatsSample> {
+        self.samples.back()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    Filter,
+    Search,
+    Command,
+    Rename,
+    Tag,
+    CreateVolume,
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    None,
+    Help {
+        scroll: usize,
+    },
+    /// A line of input: the palette, a filter, a search, or a dialog's value.
+    Prompt {
+        kind: Prompt,
+        input: LineInput,
+        /// For a live filter, what to restore on Esc.
+        before: String,
+        /// The object a rename or tag applies to.
+        target: Option<Target>,
+    },
+    RunForm(Box<super::form::RunForm>),
+    Confirm {
+        title: String,
+        lines: Vec<String>,
+        yes: Effect,
+        /// A second choice ("force") bound to `f`.
+        force: Option<Effect>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+    ticks_left: u32,
+}
+
+pub struct App {
+    pub settings: Settings,
+    pub backend: String,
+    pub now: DateTime<Utc>,
+    pub size: (u16, u16),
+    pub view: View,
+    pub focus: Focus,
+    pub zoom: bool,
+    pub containers: TableModel<ContainerItem>,
+    pub images: TableModel<ImageItem>,
+    pub volumes: TableModel<VolumeItem>,
+    pub events: TableModel<EventItem>,
+    pub loaded: BTreeSet<Load>,
+    pub stats: HashMap<String, StatsHistory>,
+    pub details: Details,
+    pub overlay: Overlay,
+    pub status: Option<Status>,
+    pub quit: bool,
+    /// Whether the mouse is captured (off lets the terminal select text).
+    pub mouse: bool,
+    /// Something visible changed since the last draw.
+    pub dirty: bool,
+    event_log: VecDeque<EventItem>,
+    event_seq: u64,
+    stats_inflight: HashSet<String>,
+    pub(super) top_inflight: bool,
+    loads_inflight: BTreeSet<Load>,
+    loads_pending: BTreeSet<Load>,
+    ticks: u64,
+}
+
+impl App {
+    pub fn new(settings: Settings, backend: String, now: DateTime<Utc>, size: (u16, u16)) -> App {
+        let logs = LogBuffer::new(settings.log_lines);
+        let settings_mouse = settings.mouse;
+        let mut status = None;
+        if !settings.problems.is_empty() {
+            status = Some(Status {
+                text: settings.problems.join("; "),
+                error: true,
+                ticks_left: STATUS_TICKS * 3,
+            });
+        }
+        App {
+            settings,
+            backend,
+            now,
+            size,
+            view: View::Containers,
+            focus: Focus::Table,
+            zoom: false,
+            containers: TableModel::new(containers::COLUMNS.len(), None),
+            images: TableModel::new(images::COLUMNS.len(), None),
+            volumes: TableModel::new(volumes::COLUMNS.len(), Some((0, false))),
+            events: TableModel::new(events::COLUMNS.len(), Some((0, true))),
+            loaded: BTreeSet::new(),
+            stats: HashMap::new(),
+            details: Details {
+                tab: DetailTab::Logs,
+                target: None,
+                target_state: String::new(),
+                logs,
+                log_state: LogState::Idle,
+                inspect: None,
+                top: None,
+                generation: 0,
+            },
+            overlay: Overlay::None,
+            status,
+            quit: false,
+            mouse: settings_mouse,
+            dirty: true,
+            event_log: VecDeque::new(),
+            event_seq: 0,
+            stats_inflight: HashSet::new(),
+            top_inflight: false,
+            loads_inflight: BTreeSet::new(),
+            loads_pending: BTreeSet::new(),
+            ticks: 0,
+        }
+    }
+
+    /// The effects that fill the console when it opens.
+    pub fn start(&mut self) -> Vec<Effect> {
+        let mut fx = vec![Effect::SubscribeEvents];
+        if self.mouse {
+            fx.push(Effect::MouseCapture(true));
+        }
+        for l in [Load::Containers, Load::Images, Load::Volumes] {
+            self.request(l, &mut fx);
+        }
+        fx
+    }
+
+    fn request(&mut self, load: Load, fx: &mut Vec<Effect>) {
+        if self.loads_inflight.insert(load) {
+            fx.push(Effect::Load(load));
+        } else {
+            // One more read once the current one lands: it may predate the change.
+            self.loads_pending.insert(load);
+        }
+    }
+
+    fn loaded(&mut self, load: Load, fx: &mut Vec<Effect>) {
+        self.loads_inflight.remove(&load);
+        self.loaded.insert(load);
+        if self.loads_pending.remove(&load) {
+            self.request(load, fx);
+        }
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: false,
+            ticks_left: STATUS_TICKS,
+        });
+        self.dirty = true;
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.status = Some(Status {
+            text: text.into(),
+            error: true,
+            ticks_left: STATUS_TICKS * 2,
+        });
+        self.dirty = true;
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match msg {
+            Msg::Key(k) => {
+                self.on_key(k, &mut fx);
+                self.dirty = true;
+            }
+            Msg::Mouse(m) => {
+                if self.mouse {
+                    self.on_mouse(m, &mut fx);
+                    self.dirty = true;
+                }
+            }
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                self.rescroll();
+                self.dirty = true;
+            }
+            Msg::Tick(now) => self.on_tick(now, &mut fx),
+            Msg::Containers(r) => {
+                match r {
+                    Ok(list) => {
+                        let mut items: Vec<ContainerItem> =
+                            list.iter().map(ContainerItem::from_summary).collect();
+                        let ids: HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
+                        self.stats.retain(|id, _| ids.contains(id.as_str()));
+                        for it in &mut items {
+                            it.stats = self.stats.get(&it.id).and_then(|h| h.last().copied());
+                        }
+                        if self.containers.items() != items.as_slice() {
+                            self.containers.set_items(items);
+                            self.dirty = true;
+                        }
+                    }
+                    Err(e) => self.error(format!("listing containers: {e}")),
+                }
+                self.loaded(Load::Containers, &mut fx);
+            }
+            Msg::Images(r) => {
+                match r {
+                    Ok(list) => {
+                        let items = images::items(&list, self.now);
+                        if self.images.items() != items.as_slice() {
+                            self.images.set_items(items);
+                            self.dirty = true;
+                        }
+                    }
+                    Err(e) => self.error(format!("listing images: {e}")),
+                }
+                self.loaded(Load::Images, &mut fx);
+            }
+            Msg::Volumes(r) => {
+                match r {
+                    Ok(list) => {
+                        let items = volumes::items(&list, self.now);
+                        if self.volumes.items() != items.as_slice() {
+                            self.volumes.set_items(items);
+                            self.dirty = true;
+                        }
+                    }
+                    Err(e) => self.error(format!("listing volumes: {e}")),
+                }
+                self.loaded(Load::Volumes, &mut fx);
+            }
+            Msg::Event(ev) => {
+                self.event_seq += 1;
+                let item = EventItem::new(self.event_seq, &ev);
+                let load = match item.kind.as_str() {
+                    "container" => Some(Load::Containers),
+                    "image" => Some(Load::Images),
+                    "volume" => Some(Load::Volumes),
+                    _ => None,
+                };
+                if let Some(l) = load {
+                    self.request(l, &mut fx);
+                }
+                if self.event_log.len() == events::MAX_EVENTS {
+                    self.event_log.pop_front();
+                }
+                self.event_log.push_back(item);
+                self.events
+                    .set_items(self.event_log.iter().cloned().collect());
+                self.dirty |= self.view == View::Events;
+            }
+            Msg::EventsFailed(e) => self.error(format!("events: {e}")),
+            Msg::Stats { id, result } => {
+                self.stats_inflight.remove(&id);
+                // Sampling errors (a container that just stopped) are not worth a
+                // status message: the row simply shows no usage.
+                if let Ok(s) = result {
+                    self.stats.entry(id.clone()).or_default().push(s);
+                    self.containers.update_items(|items| {
+                        for it in items.iter_mut().filter(|i| i.id == id) {
+                            it.stats = Some(s);
+                        }
+                    });
+                    self.dirty = true;
+                }
+            }
+            Msg::Inspect {
+                kind,
+                target,
+                result,
+            } => {
+                if self.details.target.as_deref() == Some(target.as_str())
+                    && self.inspect_kind() == Some(kind)
+                {
+                    let expand = 1;
+                    self.details.inspect = Some(Inspected {
+                        target,
+                        result: result.map(|v| JsonTree::new(v, expand)),
+                    });
+                    self.dirty = true;
+                }
+            }
+            Msg::Top { id, result } => {
+                self.top_inflight = false;
+                if self.details.target.as_deref() == Some(id.as_str()) {
+                    self.details.top = Some(result);
+                    self.dirty = true;
+                }
+            }
+            Msg::LogLines { id, lines } => {
+                if self.details.target.as_deref() == Some(id.as_str()) {
+                    for l in lines {
+                        self.details.logs.push(l);
+                    }
+                    self.details.log_state = LogState::Streaming;
+                    self.dirty = true;
+                }
+            }
+            Msg::LogEnded { id, error } => {
+                if self.details.target.as_deref() == Some(id.as_str()) {
+                    self.details.log_state = match error {
+                        Some(e) => LogState::Failed(e),
+                        None => LogState::Ended,
+                    };
+                    self.dirty = true;
+                }
+            }
+            Msg::Done { op, ok, errors } => {
+                if errors.is_empty() {
+                    let what = match &op {
+                        Op::RenameContainer(n) => format!("renamed to {n}"),
+                        Op::TagImage(t) => format!("tagged {t}"),
+                        _ => format!("{}: {}", op.verb(), ok.join(", ")),
+                    };
+                    self.info(what);
+                } else {
+                    self.error(format!("{} failed: {}", op.verb(), errors.join("; ")));
+                }
+                self.request(op.reloads(), &mut fx);
+            }
+            Msg::Finished { reload, result } => {
+                match result {
+                    Ok(m) => self.info(m),
+                    Err(e) => self.error(e),
+                }
+                self.request(reload, &mut fx);
+            }
+            Msg::Note(r) => match r {
+                Ok(m) => self.info(m),
+                Err(e) => self.error(e),
+            },
+            Msg::DetailsDue(generation) => {
+                if generation == self.details.generation {
+                    self.load_details(&mut fx);
+                }
+            }
+        }
+        self.sync_details(&mut fx);
+        fx
+    }
+
+    fn on_tick(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
+        // Relative times ("5 minutes ago") only change once a minute.
+        if now.minute() != self.now.minute() || now.hour() != self.now.hour() {
+            self.dirty = true;
+        }
+        self.now = now;
+        self.ticks += 1;
+        if let Some(s) = &mut self.status {
+            s.ticks_left = s.ticks_left.saturating_sub(1);
+            if s.ticks_left == 0 {
+                self.status = None;
+                self.dirty = true;
+            }
+        }
+        // Only what is on screen is sampled: the engine pays for every sample.
+        if self.view == View::Containers {
+            let height = self.table_height();
+            let table_shown = super::layout::areas(self).table.is_some();
+            let mut visible: Vec<String> = self
+                .containers
+                .rows()
+                .skip(self.containers.offset())
+                .take(if table_shown { height } else { 0 })
+                .filter(|c| c.running())
+                .map(|c| c.id.clone())
+                .collect();
+            // The stats tab charts the selected container even with the table hidden.
+            if let Some(c) = self.containers.selected().filter(|c| c.running()) {
+                if !visible.contains(&c.id) {
+                    visible.push(c.id.clone());
+                }
+            }
+            for id in visible {
+                if self.stats_inflight.insert(id.clone()) {
+                    fx.push(Effect::Stats(id));
+                }
+            }
+            if self.details.tab == DetailTab::Top && !self.top_inflight {
+                if let Some(c) = self.containers.selected().filter(|c| c.running()) {
+                    self.top_inflight = true;
+                    fx.push(Effect::Top(c.id.clone()));
+                }
+            }
+        }
+        let every = (self.settings.refresh_interval.as_millis()
+            / self.settings.stats_interval.as_millis().max(1))
+        .max(1) as u64;
+        if self.ticks % every == 0 {
+            self.request(Load::Containers, fx);
+            match self.view {
+                View::Images => self.request(Load::Images, fx),
+                View::Volumes => self.request(Load::Volumes, fx),
+                _ => {}
+            }
+        }
+    }
+
+    // ----- details -------------------------------------------------------------
+
+    fn inspect_kind(&self) -> Option<InspectKind> {
+        match self.view {
+            View::Containers => Some(InspectKind::Container),
+            View::Images => Some(InspectKind::Image),
+            View::Volumes => Some(InspectKind::Volume),
+            View::Events => None,
+        }
+    }
+
+    /// The selected object of the current view: (target, state).
+    fn selection(&self) -> Option<(String, String)> {
+        match self.view {
+            View::Containers => self
+                .containers
+                .selected()
+                .map(|c| (c.id.clone(), c.state.clone())),
+            View::Images => self
+                .images
+                .selected()
+                .map(|i| (i.id.clone(), String::new())),
+            View::Volumes => self
+                .volumes
+                .selected()
+                .map(|v| (v.name.clone(), String::new())),
+            View::Events => None,
+        }
+    }
+
+    /// When the selection (or its state) changed, drop the old details and schedule
+    /// the new ones after a short pause, so holding j does not start a log reader
+    /// per row passed.
+    fn sync_details(&mut self, fx: &mut Vec<Effect>) {
+        let sel = self.selection();
+        let same = match (&sel, &self.details.target) {
+            (Some((t, s)), Some(cur)) => t == cur && *s == self.details.target_state,
+            (None, None) => true,
+            _ => false,
+        };
+        if same {
+            return;
+        }
+        fx.push(Effect::StopLogs);
+        let d = &mut self.details;
+        d.logs.reset();
+        d.log_state = LogState::Idle;
+        d.inspect = None;
+        d.top = None;
+        d.generation += 1;
+        d.target = sel.as_ref().map(|(t, _)| t.clone());
+        d.target_state = sel.map(|(_, s)| s).unwrap_or_default();
+        if d.target.is_some() {
+            fx.push(Effect::Debounce {
+                generation: d.generation,
+                delay: DETAILS_DELAY,
+            });
+        }
+        self.dirty = true;
+    }
+
+    fn load_details(&mut self, fx: &mut Vec<Effect>) {
+        let (Some(target), Some(kind)) = (self.details.target.clone(), self.inspect_kind()) else {
+            return;
+        };
+        fx.push(Effect::Inspect(kind, target.clone()));
+        if self.view == View::Containers {
+            self.details.log_state = LogState::Streaming;
+            fx.push(Effect::FollowLogs {
+                id: target.clone(),
+                tail: self.settings.log_tail,
+            });
+            if self.details.tab == DetailTab::Top {
+                let running = self.containers.selected().is_some_and(|c| c.running());
+                if running && !self.top_inflight {
+                    self.top_inflight = true;
+                    fx.push(Effect::Top(target));
+                }
+            }
+        }
+    }
+
+    // ----- geometry ------------------------------------------------------------
+
+    /// Data rows of the current table (what PgDn moves by).
+    pub fn table_height(&self) -> usize {
+        super::layout::areas(self)
+            .table
+            .map(|r| r.height.saturating_sub(3) as usize)
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// Text rows of the details pane.
+    pub fn details_height(&self) -> usize {
+        super::layout::areas(self)
+            .details
+            .map(|r| r.height.saturating_sub(2) as usize)
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    fn rescroll(&mut self) {
+        let h = self.table_height();
+        self.containers.scroll_to_cursor(h);
+        self.images.scroll_to_cursor(h);
+        self.volumes.scroll_to_cursor(h);
+        self.events.scroll_to_cursor(h);
+    }
+}

@@ -1,0 +1,458 @@
+//! The log pane's state: a bounded ring of lines (memory never grows with the log),
+//! follow-the-end or a fixed scroll position, search with next/previous match, and
+//! the timestamp and wrap toggles. Lines are made safe to draw when they arrive.
+
+use std::collections::VecDeque;
+
+use crate::client::LogLine;
+
+use super::filter::Pattern;
+
+/// Longer lines are cut: a 90,000-character line must not stall every redraw.
+pub const MAX_LINE_CHARS: usize = 4096;
+
+/// Removes what would move the terminal's cursor or change its state: ANSI escape
+/// sequences and control characters (tabs become spaces).
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_LINE_CHARS + 4));
+    let mut chars = text.chars().peekable();
+    let mut n = 0;
+    while let Some(c) = chars.next() {
+        if n >= MAX_LINE_CHARS {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\u{1b}' => {
+                // CSI: ESC [ params... final byte in @..~ ; other escapes: one char.
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                } else if chars.peek() == Some(&']') {
+                    // OSC: up to BEL or ESC \.
+                    for c in chars.by_ref() {
+                        if c == '\u{7}' || c == '\u{1b}' {
+                            break;
+                        }
+                    }
+                } else {
+                    chars.next();
+                }
+            }
+            '\t' => {
+                out.push_str("    ");
+                n += 4;
+            }
+            c if c.is_control() => {}
+            c => {
+                out.push(c);
+                n += 1;
+            }
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone)]
+pub struct LogBuffer {
+    lines: VecDeque<LogLine>,
+    /// Whether each line matches the search (kept with the lines, so filtering and
+    /// drawing never re-run the regex over the whole ring).
+    hits: VecDeque<bool>,
+    cap: usize,
+    /// Lines evicted so far: absolute line numbers stay valid while the ring turns.
+    dropped: u64,
+    /// None: follow the end. Some(n): absolute number of the first line shown.
+    top: Option<u64>,
+    search: Option<Pattern>,
+    /// The match n/N last landed on (absolute line number).
+    current: Option<u64>,
+    pub timestamps: bool,
+    pub wrap: bool,
+    /// Show only the lines that match the search.
+    pub only_matches: bool,
+}
+
+impl LogBuffer {
+    pub fn new(cap: usize) -> LogBuffer {
+        LogBuffer {
+            lines: VecDeque::new(),
+            hits: VecDeque::new(),
+            cap: cap.max(1),
+            dropped: 0,
+            top: None,
+            search: None,
+            current: None,
+            timestamps: false,
+            wrap: false,
+            only_matches: false,
+        }
+    }
+
+    /// Empties the buffer for another container, keeping the toggles and the search.
+    pub fn reset(&mut self) {
+        self.lines.clear();
+        self.hits.clear();
+        self.dropped = 0;
+        self.top = None;
+        self.current = None;
+    }
+
+    pub fn push(&mut self, line: LogLine) {
+        let line = LogLine {
+            text: sanitize(&line.text),
+            ..line
+        };
+        if self.lines.len() == self.cap {
+            self.lines.pop_front();
+            self.hits.pop_front();
+            self.dropped += 1;
+        }
+        self.hits
+            .push_back(self.search.as_ref().is_some_and(|p| p.matches(&line.text)));
+        self.lines.push_back(line);
+        // A scrolled view keeps showing the same lines until they fall off the ring.
+        if let Some(top) = self.top {
+            if top < self.dropped {
+                self.top = Some(self.dropped);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    pub fn following(&self) -> bool {
+        self.top.is_none()
+    }
+
+    pub fn search(&self) -> Option<&Pattern> {
+        self.search.as_ref()
+    }
+
+    pub fn current_match(&self) -> Option<u64> {
+        self.current
+    }
+
+    /// Lines that match the search, out of those held.
+    pub fn match_count(&self) -> usize {
+        self.hits.iter().filter(|h| **h).count()
+    }
+
+    fn end(&self) -> u64 {
+        self.dropped + self.lines.len() as u64
+    }
+
+    fn get(&self, abs: u64) -> Option<&LogLine> {
+        abs.checked_sub(self.dropped)
+            .and_then(|i| self.lines.get(i as usize))
+    }
+
+    fn hit(&self, abs: u64) -> bool {
+        abs.checked_sub(self.dropped)
+            .and_then(|i| self.hits.get(i as usize))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// Whether a line is on screen at all (filtering hides the others).
+    fn shown(&self, abs: u64) -> bool {
+        !self.filtering() || self.hit(abs)
+    }
+
+    fn filtering(&self) -> bool {
+        self.only_matches && self.search.is_some()
+    }
+
+    /// From `from`, `n` shown lines forwards (or backwards); stops at the ends.
+    fn step(&self, from: u64, n: usize, forward: bool) -> u64 {
+        let mut at = from;
+        let mut left = n;
+        while left > 0 {
+            let next = if forward {
+                (at + 1..self.end()).find(|&a| self.shown(a))
+            } else {
+                (self.dropped..at).rev().find(|&a| self.shown(a))
+            };
+            match next {
+                Some(a) => at = a,
+                None => break,
+            }
+            left -= 1;
+        }
+        at
+    }
+
+    fn first_shown(&self) -> u64 {
+        (self.dropped..self.end())
+            .find(|&a| self.shown(a))
+            .unwrap_or(self.dropped)
+    }
+
+    /// The first line of the last full page.
+    fn last_page_top(&self, height: usize) -> u64 {
+        let mut count = 0;
+        let mut top = self.end();
+        for a in (self.dropped..self.end()).rev() {
+            if self.shown(a) {
+                top = a;
+                count += 1;
+                if count == height {
+                    break;
+                }
+            }
+        }
+        if count == 0 {
+            self.dropped
+        } else {
+            top
+        }
+    }
+
+    pub fn follow(&mut self) {
+        self.top = None;
+    }
+
+    pub fn scroll_by(&mut self, delta: isize, height: usize) {
+        let last = self.last_page_top(height);
+        let from = self.top.unwrap_or(last).max(self.first_shown());
+        let top = self.step(from, delta.unsigned_abs(), delta > 0).min(last);
+        // Scrolling back down to the end resumes following.
+        self.top = if top >= last && delta > 0 {
+            None
+        } else {
+            Some(top)
+        };
+    }
+
+    pub fn go_top(&mut self) {
+        self.top = Some(self.first_shown());
+    }
+
+    pub fn set_search(&mut self, text: &str) {
+        self.search = Pattern::parse(text);
+        self.current = None;
+        let hits: VecDeque<bool> = match &self.search {
+            Some(p) => self.lines.iter().map(|l| p.matches(&l.text)).collect(),
+            None => self.lines.iter().map(|_| false).collect(),
+        };
+        self.hits = hits;
+        if self.filtering() {
+            self.top = None;
+        }
+    }
+
+    /// Every line held that is shown (all, or the matches when filtering), oldest first.
+    pub fn held(&self) -> Vec<&LogLine> {
+        (self.dropped..self.end())
+            .filter(|&a| self.shown(a))
+            .filter_map(|a| self.get(a))
+            .collect()
+    }
+
+    /// Shows only matching lines, or everything again.
+    pub fn toggle_only_matches(&mut self) {
+        self.only_matches = !self.only_matches;
+        self.top = None;
+    }
+
+    /// Jumps to the next (or previous) matching line from the current match, or from
+    /// the top of the screen; wraps around. False when nothing matches.
+    pub fn next_match(&mut self, forward: bool, height: usize) -> bool {
+        if self.search.is_none() {
+            return false;
+        }
+        let n = self.lines.len() as u64;
+        if n == 0 {
+            return false;
+        }
+        let from = self
+            .current
+            .filter(|c| *c >= self.dropped && *c < self.end())
+            .unwrap_or_else(|| self.top.unwrap_or(self.last_page_top(height)));
+        for step in 1..=n {
+            let rel = (from - self.dropped) as i64;
+            let off = if forward { step as i64 } else { -(step as i64) };
+            let idx = (rel + off).rem_euclid(n as i64) as u64 + self.dropped;
+            if self.hit(idx) {
+                self.current = Some(idx);
+                let back = self.step(idx, height / 2, false);
+                self.top = Some(back.min(self.last_page_top(height)));
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Lines to draw in a `height` x `width` area, with their absolute numbers. With
+    /// wrap on, long lines take several rows, so fewer lines fit.
+    pub fn visible(&self, height: usize, width: usize) -> Vec<(u64, &LogLine)> {
+        let rows = |l: &LogLine| -> usize {
+            if !self.wrap || width == 0 {
+                return 1;
+            }
+            let stamp = if self.timestamps { 25 } else { 0 };
+            (l.text.chars().count() + stamp).div_ceil(width).max(1)
+        };
+        let mut out = Vec::new();
+        let mut used = 0;
+        match self.top {
+            None => {
+                for abs in (self.dropped..self.end()).rev() {
+                    if !self.shown(abs) {
+                        continue;
+                    }
+                    let Some(l) = self.get(abs) else { break };
+                    used += rows(l);
+                    if used > height && !out.is_empty() {
+                        break;
+                    }
+                    out.push((abs, l));
+                }
+                out.reverse();
+            }
+            Some(top) => {
+                for abs in top..self.end() {
+                    if used >= height {
+                        break;
+                    }
+                    if !self.shown(abs) {
+                        continue;
+                    }
+                    let Some(l) = self.get(abs) else { break };
+                    used += rows(l);
+                    out.push((abs, l));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::LogStreamKind;
+
+    fn line(text: &str) -> LogLine {
+        LogLine {
+            stream: LogStreamKind::Stdout,
+            time: None,
+            text: text.to_string(),
+        }
+    }
+
+    fn buffer(n: usize, cap: usize) -> LogBuffer {
+        let mut b = LogBuffer::new(cap);
+        for i in 0..n {
+            b.push(line(&format!("line {i}")));
+        }
+        b
+    }
+
+    fn shown(b: &LogBuffer, h: usize) -> Vec<String> {
+        b.visible(h, 80)
+            .iter()
+            .map(|(_, l)| l.text.clone())
+            .collect()
+    }
+
+    #[test]
+    fn ring_is_bounded() {
+        let b = buffer(10, 4);
+        assert_eq!(b.len(), 4);
+        assert_eq!(shown(&b, 10), ["line 6", "line 7", "line 8", "line 9"]);
+    }
+
+    #[test]
+    fn follow_shows_the_end_and_scrolling_pins_the_view() {
+        let mut b = buffer(10, 100);
+        assert_eq!(shown(&b, 3), ["line 7", "line 8", "line 9"]);
+        b.scroll_by(-2, 3);
+        assert!(!b.following());
+        b.push(line("line 10"));
+        assert_eq!(shown(&b, 3), ["line 5", "line 6", "line 7"]);
+        b.scroll_by(100, 3);
+        assert!(b.following());
+        assert_eq!(shown(&b, 3), ["line 8", "line 9", "line 10"]);
+        b.go_top();
+        assert_eq!(shown(&b, 2), ["line 0", "line 1"]);
+    }
+
+    #[test]
+    fn scrolled_view_survives_eviction() {
+        let mut b = buffer(5, 5);
+        b.go_top();
+        b.push(line("line 5"));
+        b.push(line("line 6"));
+        assert_eq!(shown(&b, 2), ["line 2", "line 3"]);
+    }
+
+    #[test]
+    fn search_next_prev_wraps() {
+        let mut b = buffer(20, 100);
+        b.set_search("line 1[05]");
+        assert!(b.next_match(true, 4));
+        assert_eq!(b.current_match(), Some(10));
+        assert!(b.next_match(true, 4));
+        assert_eq!(b.current_match(), Some(15));
+        assert!(b.next_match(true, 4));
+        assert_eq!(b.current_match(), Some(10));
+        assert!(b.next_match(false, 4));
+        assert_eq!(b.current_match(), Some(15));
+        assert!(shown(&b, 4).contains(&"line 15".to_string()));
+        b.set_search("nothing here");
+        assert!(!b.next_match(true, 4));
+    }
+
+    #[test]
+    fn only_matching_lines() {
+        let mut b = buffer(30, 100);
+        b.set_search("line [123]?5$");
+        assert_eq!(b.match_count(), 3);
+        b.toggle_only_matches();
+        assert_eq!(shown(&b, 10), ["line 5", "line 15", "line 25"]);
+        assert_eq!(shown(&b, 2), ["line 15", "line 25"]);
+        b.scroll_by(-1, 2);
+        assert_eq!(shown(&b, 2), ["line 5", "line 15"]);
+        b.push(line("line 35"));
+        b.push(line("line 36"));
+        assert_eq!(b.match_count(), 4);
+        b.follow();
+        assert_eq!(shown(&b, 2), ["line 25", "line 35"]);
+        assert!(b.next_match(false, 2));
+        assert_eq!(b.current_match(), Some(15));
+        b.toggle_only_matches();
+        assert_eq!(shown(&b, 3), ["line 29", "line 35", "line 36"]);
+    }
+
+    #[test]
+    fn wrap_fits_fewer_lines() {
+        let mut b = LogBuffer::new(10);
+        b.push(line(&"x".repeat(100)));
+        b.push(line("short"));
+        b.wrap = true;
+        assert_eq!(b.visible(2, 40).len(), 1);
+        assert_eq!(b.visible(4, 40).len(), 2);
+        b.wrap = false;
+        assert_eq!(b.visible(2, 40).len(), 2);
+    }
+
+    #[test]
+    fn sanitize_strips_escapes_and_clamps() {
+        assert_eq!(sanitize("\u{1b}[31mred\u{1b}[0m\tx\r"), "red    x");
+        assert_eq!(sanitize("a\u{1b}]0;title\u{7}b"), "ab");
+        let long = sanitize(&"y".repeat(MAX_LINE_CHARS + 10));
+        assert_eq!(long.chars().count(), MAX_LINE_CHARS + 1);
+        assert!(long.ends_with('…'));
+    }
+}
