@@ -41,25 +41,34 @@ fn rasterise(svg: &str, png: &Path) {
     pixmap.save_png(png).expect("writing the PNG");
 }
 
-async fn shot(
-    name: &str,
-    settings: Settings,
-    palette: Palette,
-    (w, h): (u16, u16),
+/// What to do before taking a picture: stats ticks, keys, text typed, more keys.
+#[derive(Default)]
+struct Scene<'a> {
     ticks: usize,
-    keys: &[&str],
-    typed: &str,
-) {
+    keys: &'a [&'a str],
+    typed: &'a str,
+    after: &'a [&'a str],
+}
+
+async fn shot(name: &str, settings: Settings, palette: Palette, (w, h): (u16, u16), s: Scene<'_>) {
     let client = FakeClient::demo();
     let mut t = Harness::new(Arc::new(client), settings, fixed_now(), w, h).await;
-    t.ticks(ticks).await;
-    t.keys(keys).await;
-    if !typed.is_empty() {
-        t.type_text(typed).await;
+    t.ticks(s.ticks).await;
+    t.keys(s.keys).await;
+    if !s.typed.is_empty() {
+        t.type_text(s.typed).await;
     }
+    t.keys(s.after).await;
     let svg = buffer_to_svg(&t.render(), palette);
     std::fs::create_dir_all(out_dir()).expect("creating screenshots/");
     rasterise(&svg, &out_dir().join(format!("{name}.png")));
+}
+
+fn keys<'a>(keys: &'a [&'a str]) -> Scene<'a> {
+    Scene {
+        keys,
+        ..Scene::default()
+    }
 }
 
 #[tokio::test]
@@ -67,46 +76,50 @@ async fn shot(
 async fn screenshots() {
     let big = (160, 45);
     let dark = Settings::default;
-    shot(
-        "containers",
-        dark(),
-        DARK,
-        big,
-        20,
-        &["j", "space", "k"],
-        "",
-    )
-    .await;
-    shot("stats", dark(), DARK, big, 40, &["enter", "tab"], "").await;
-    shot(
-        "inspect",
-        dark(),
-        DARK,
-        big,
-        0,
-        &["enter", "tab", "tab", "j", "j", "enter", "j", "j", "enter"],
-        "",
-    )
-    .await;
-    shot(
-        "logs-search",
-        dark(),
-        DARK,
-        big,
-        5,
-        &["enter", "t", "/"],
-        "warning",
-    )
-    .await;
-    shot("images", dark(), DARK, big, 0, &["2"], "").await;
-    shot("events", dark(), DARK, big, 0, &["x", "4"], "").await;
-    shot("help", dark(), DARK, big, 0, &["?"], "").await;
-    shot("run-form", dark(), DARK, big, 0, &["2", "c"], "web2").await;
-    shot("palette", dark(), DARK, big, 0, &[":"], "re").await;
-    shot("containers-80x24", dark(), DARK, (80, 24), 20, &[], "").await;
+    let marked = Scene {
+        ticks: 20,
+        keys: &["j", "space", "k"],
+        ..Scene::default()
+    };
+    shot("containers", dark(), DARK, big, marked).await;
+    let stats = Scene {
+        ticks: 40,
+        keys: &["enter", "tab"],
+        ..Scene::default()
+    };
+    shot("stats", dark(), DARK, big, stats).await;
+    let unfold = ["enter", "tab", "tab", "j", "j", "enter", "j", "j", "enter"];
+    shot("inspect", dark(), DARK, big, keys(&unfold)).await;
+    let search = Scene {
+        ticks: 5,
+        keys: &["enter", "t", "/"],
+        typed: "warning",
+        after: &["enter", "n"],
+    };
+    shot("logs-search", dark(), DARK, big, search).await;
+    shot("images", dark(), DARK, big, keys(&["2"])).await;
+    shot("events", dark(), DARK, big, keys(&["x", "4"])).await;
+    shot("help", dark(), DARK, big, keys(&["?"])).await;
+    let form = Scene {
+        keys: &["2", "c"],
+        typed: "web2",
+        ..Scene::default()
+    };
+    shot("run-form", dark(), DARK, big, form).await;
+    let palette = Scene {
+        keys: &[":"],
+        typed: "re",
+        ..Scene::default()
+    };
+    shot("palette", dark(), DARK, big, palette).await;
+    let busy = || Scene {
+        ticks: 20,
+        ..Scene::default()
+    };
+    shot("containers-80x24", dark(), DARK, (80, 24), busy()).await;
     let light = Settings {
         theme: Theme::builtin("light").expect("the light theme"),
         ..Settings::default()
     };
-    shot("containers-light", light, LIGHT, big, 20, &[], "").await;
+    shot("containers-light", light, LIGHT, big, busy()).await;
 }
