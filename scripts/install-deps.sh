@@ -27,7 +27,7 @@ fi
 need_rust=1
 if command -v cargo >/dev/null 2>&1; then
     minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
-    [ "${minor:-0}" -ge 85 ] && need_rust=0
+    [ "${minor:-0}" -ge 86 ] && need_rust=0
 fi
 if [ "$need_rust" = 1 ]; then
     echo "install-deps: installing the Rust toolchain with rustup"
