@@ -1,8 +1,9 @@
-//! Renders the console's main views (fake backend, pinned clock) to PNGs in
-//! screenshots/: ratatui buffer -> SVG (DejaVu Sans Mono grid) -> PNG with resvg.
-//! Ignored by default (it writes files and needs Debian's fonts-dejavu-core):
+//! Renders the console's main views (fake backend, pinned clock) to PNGs: ratatui
+//! buffer -> SVG (DejaVu Sans Mono grid, Debian's fonts-dejavu-core) -> PNG with resvg.
+//! Every run renders them into a scratch dir and checks them; to refresh the README's
+//! pictures in screenshots/:
 //!
-//!     cargo test --test console_screenshots -- --ignored
+//!     BERTH_UPDATE_SCREENSHOTS=1 cargo test --test console_screenshots
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,7 +17,11 @@ use berth::widgets::svg::{buffer_to_svg, Palette, DARK, LIGHT};
 const FONT_DIR: &str = "/usr/share/fonts/truetype/dejavu";
 
 fn out_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots")
+    if std::env::var_os("BERTH_UPDATE_SCREENSHOTS").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots")
+    } else {
+        std::env::temp_dir().join(format!("berth-screenshots-{}", std::process::id()))
+    }
 }
 
 fn rasterise(svg: &str, png: &Path) {
@@ -60,8 +65,12 @@ async fn shot(name: &str, settings: Settings, palette: Palette, (w, h): (u16, u1
     }
     t.keys(s.after).await;
     let svg = buffer_to_svg(&t.render(), palette);
-    std::fs::create_dir_all(out_dir()).expect("creating screenshots/");
-    rasterise(&svg, &out_dir().join(format!("{name}.png")));
+    std::fs::create_dir_all(out_dir()).expect("creating the screenshots dir");
+    let png = out_dir().join(format!("{name}.png"));
+    rasterise(&svg, &png);
+    // A picture of a real screen, not an empty canvas: PNGs of blank frames are tiny.
+    let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 20_000, "{} is only {size} bytes", png.display());
 }
 
 fn keys<'a>(keys: &'a [&'a str]) -> Scene<'a> {
@@ -72,7 +81,6 @@ fn keys<'a>(keys: &'a [&'a str]) -> Scene<'a> {
 }
 
 #[tokio::test]
-#[ignore = "writes screenshots/*.png; run on demand with --ignored"]
 async fn screenshots() {
     let big = (160, 45);
     let dark = Settings::default;
@@ -122,4 +130,7 @@ async fn screenshots() {
         ..Settings::default()
     };
     shot("containers-light", light, LIGHT, big, busy()).await;
+    if std::env::var_os("BERTH_UPDATE_SCREENSHOTS").is_none() {
+        let _ = std::fs::remove_dir_all(out_dir());
+    }
 }
