@@ -5,21 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Berth;
-
-fn with_busybox() -> Berth {
-    let b = Berth::new();
-    b.load("busybox-docker-archive.tar");
-    b
-}
-
-fn state(b: &Berth, name: &str, field: &str) -> String {
-    b.run(&["inspect", "-f", &format!("{{{{.State.{field}}}}}"), name])
-        .ok()
-        .stdout
-        .trim()
-        .to_string()
-}
+use common::{eventually, state, with_busybox};
 
 /// The process is gone or a zombie (PID 1 on these machines may never reap it).
 fn gone(pid: i32) -> bool {
@@ -29,18 +15,6 @@ fn gone(pid: i32) -> bool {
             .is_some_and(|i| s[i + 1..].trim_start().starts_with('Z')),
         Err(_) => true,
     }
-}
-
-/// Polls until `f` holds or `secs` pass (containers change state asynchronously).
-fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    f()
 }
 
 #[test]

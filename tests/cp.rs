@@ -13,13 +13,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Berth, RawTar};
-
-fn with_busybox() -> Berth {
-    let b = Berth::new();
-    b.load("busybox-docker-archive.tar");
-    b
-}
+use common::{with_busybox, Berth, RawTar};
 
 /// One file of a tar: its type, mode, owner and content (or link target).
 #[derive(Debug, Clone, PartialEq)]

@@ -6,21 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Berth, Pty};
-
-fn with_busybox() -> Berth {
-    let b = Berth::new();
-    b.load("busybox-docker-archive.tar");
-    b
-}
-
-fn state(b: &Berth, name: &str, field: &str) -> String {
-    b.run(&["inspect", "-f", &format!("{{{{.State.{field}}}}}"), name])
-        .ok()
-        .stdout
-        .trim()
-        .to_string()
-}
+use common::{state, with_busybox, Pty};
 
 #[test]
 fn run_it_gets_a_terminal_detaches_and_reattaches() {

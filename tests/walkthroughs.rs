@@ -12,15 +12,9 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Berth, Pty, Run};
-
-fn with_busybox() -> Berth {
-    let b = Berth::new();
-    b.load("busybox-docker-archive.tar");
-    b
-}
+use common::{eventually, with_busybox, Berth, Pty, Run};
 
 /// busybox under the names the stories pull.
 fn with_ubuntu() -> Berth {
@@ -36,18 +30,6 @@ fn inspect(b: &Berth, format: &str, name: &str) -> String {
         .stdout
         .trim()
         .to_string()
-}
-
-/// Polls until `f` holds or `secs` pass: containers change state asynchronously.
-fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    f()
 }
 
 /// The full id `run -d` / `create` print.

@@ -704,50 +704,11 @@ pub fn pause(engine: &Engine, a: NamesArgs, paused: bool) -> CliResult {
 /// docker top's default `ps -ef` columns.
 pub fn top(engine: &Engine, a: TopArgs) -> CliResult {
     let rows = engine.container_top(&a.container)?;
-    // SAFETY: sysconf with a valid name.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    let boot = std::fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("btime "))
-                .and_then(|v| v.trim().parse::<i64>().ok())
-        })
-        .unwrap_or(0);
-    let users = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let user_name = |uid: u32| {
-        users
-            .lines()
-            .find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
-            })
-            .unwrap_or_else(|| uid.to_string())
-    };
+    let table = crate::engine::runtime::lifecycle::top_table(&rows);
     let mut tw = crate::cli::gotemplate::TabWriter::new();
-    tw.write_line("UID\tPID\tPPID\tC\tSTIME\tTTY\tTIME\tCMD");
-    for r in rows {
-        let start = chrono::DateTime::from_timestamp(boot + (r.start_ticks / hz) as i64, 0)
-            .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
-            .unwrap_or_default();
-        let secs = r.cpu_ticks / hz;
-        let tty = if r.tty_nr == 0 {
-            "?".to_string()
-        } else {
-            format!("pts/{}", r.tty_nr & 0xff)
-        };
-        tw.write_line(&format!(
-            "{}\t{}\t{}\t0\t{}\t{}\t{:02}:{:02}:{:02}\t{}",
-            user_name(r.uid),
-            r.pid,
-            r.ppid,
-            start,
-            tty,
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60,
-            r.cmd
-        ));
+    tw.write_line(&table.titles.unwrap_or_default().join("\t"));
+    for p in table.processes.unwrap_or_default() {
+        tw.write_line(&p.join("\t"));
     }
     out(&tw.finish())
 }

@@ -202,57 +202,5 @@ pub fn event(e: &Event) -> EventMessage {
 
 /// `docker top`'s default `ps -ef` columns, from the engine's /proc rows.
 pub fn top(rows: &[ProcessRow]) -> ContainerTopResponse {
-    // SAFETY: sysconf with a valid name has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    let boot = std::fs::read_to_string("/proc/stat")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("btime "))
-                .and_then(|v| v.trim().parse::<i64>().ok())
-        })
-        .unwrap_or(0);
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let user = |uid: u32| {
-        passwd
-            .lines()
-            .find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
-            })
-            .unwrap_or_else(|| uid.to_string())
-    };
-    let processes = rows
-        .iter()
-        .map(|r| {
-            let stime = chrono::DateTime::from_timestamp(boot + (r.start_ticks / hz) as i64, 0)
-                .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
-                .unwrap_or_default();
-            let secs = r.cpu_ticks / hz;
-            let tty = if r.tty_nr == 0 {
-                "?".to_string()
-            } else {
-                format!("pts/{}", r.tty_nr & 0xff)
-            };
-            vec![
-                user(r.uid),
-                r.pid.to_string(),
-                r.ppid.to_string(),
-                "0".into(),
-                stime,
-                tty,
-                format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
-                r.cmd.clone(),
-            ]
-        })
-        .collect();
-    ContainerTopResponse {
-        titles: Some(
-            ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        ),
-        processes: Some(processes),
-    }
+    crate::engine::runtime::lifecycle::top_table(rows)
 }

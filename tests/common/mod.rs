@@ -378,3 +378,31 @@ impl Drop for Pty {
         let _ = self.child.wait();
     }
 }
+
+/// A fresh root with the busybox fixture loaded (as `busybox:latest`).
+pub fn with_busybox() -> Berth {
+    let b = Berth::new();
+    b.load("busybox-docker-archive.tar");
+    b
+}
+
+/// One field of a container's State, through `inspect -f`.
+pub fn state(b: &Berth, name: &str, field: &str) -> String {
+    b.run(&["inspect", "-f", &format!("{{{{.State.{field}}}}}"), name])
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
+}
+
+/// Polls until `f` holds or `secs` pass (containers change state asynchronously).
+pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    f()
+}
