@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -342,7 +342,7 @@ fn run(
     let io = match (ours, pty_socket) {
         (Some(io), _) => io,
         (None, Some(sock)) => {
-            let master = receive_fd(&sock);
+            let master = relay::receive_fd(&sock);
             let stdin = match (&master, cfg.stdin) {
                 (Ok(m), true) => m.try_clone().ok(),
                 _ => None,
@@ -420,32 +420,6 @@ fn wait_exit(pid: Pid) -> i32 {
             Err(_) => return 255,
         }
     }
-}
-
-fn receive_fd(sock: &UnixStream) -> Result<OwnedFd> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-    let mut byte = [0u8; 1];
-    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
-    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(|e| Error::io("receiving the terminal", e.into()))?;
-    for c in msg
-        .cmsgs()
-        .map_err(|e| Error::io("receiving the terminal", e.into()))?
-    {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(fd) = fds.first() {
-                // SAFETY: the kernel just installed this fd for us.
-                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
-            }
-        }
-    }
-    Err(Error::Other("no terminal was received".into()))
 }
 
 /// Writes "code message" to the error pipe and returns the code.

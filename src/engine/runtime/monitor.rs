@@ -658,32 +658,10 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 
 /// Receives the pty master the container's init sends over the console socket.
 fn receive_pty_master(listener: &std::os::unix::net::UnixListener) -> Result<OwnedFd> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let (conn, _) = listener
         .accept()
         .ctx(|| "accepting on the console socket".to_string())?;
-    let mut name = [0u8; 4096];
-    let mut iov = [std::io::IoSliceMut::new(&mut name)];
-    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(|e| Error::io("receiving the terminal", e.into()))?;
-    for c in msg
-        .cmsgs()
-        .map_err(|e| Error::io("receiving the terminal", e.into()))?
-    {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(fd) = fds.first() {
-                // SAFETY: the kernel just installed this fd for us.
-                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
-            }
-        }
-    }
-    Err(Error::Other("the container's init sent no terminal".into()))
+    super::relay::receive_fd(&conn)
 }
 
 /// Waits for the container's init and returns Docker's exit code (128+signal when killed).

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Duration;
 
@@ -310,4 +310,34 @@ fn read_output(
         };
         hub.broadcast(kind, &buf[..n]);
     }
+}
+
+/// Receives one file descriptor sent with SCM_RIGHTS (a pty master, from libcontainer's
+/// init or from an exec'd process).
+pub fn receive_fd(sock: &UnixStream) -> crate::engine::error::Result<OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut byte = [0u8; 1];
+    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(|e| crate::engine::error::Error::io("receiving the terminal", e.into()))?;
+    for c in msg
+        .cmsgs()
+        .map_err(|e| crate::engine::error::Error::io("receiving the terminal", e.into()))?
+    {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            if let Some(fd) = fds.first() {
+                // SAFETY: the kernel just installed this fd for us.
+                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+            }
+        }
+    }
+    Err(crate::engine::error::Error::Other(
+        "no terminal was received".into(),
+    ))
 }
