@@ -572,7 +572,13 @@ fn run_once(
                 stdin_once: false,
             }
         }
-        (None, None) => unreachable!("either pipes or a console socket were set up"),
+        (None, None) => {
+            let _ = container.delete(true);
+            return Err(Failure::BeforeStart {
+                code: 125,
+                message: "the container's stdio was not set up".into(),
+            });
+        }
     };
     if own_netns {
         // Before the program runs, so it finds a working 127.0.0.1.
