@@ -490,7 +490,11 @@ fn walkthrough_06_get_into_a_running_container() {
         Some(&&id[..12]),
         "the container's hostname: {stdout}"
     );
-    assert_eq!(lines.get(1), Some(&"lo"), "its network namespace: {stdout}");
+    assert_eq!(
+        lines.get(1..3),
+        Some(&["eth0", "lo"][..]),
+        "its network namespace (default bridge): {stdout}"
+    );
     assert!(
         words(&stdout).iter().any(|w| w[..] == ["1", "sh"]),
         "its pid namespace: {stdout}"

@@ -1044,7 +1044,14 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CliResult {
                 "Command": command_text(r, !a.no_trunc),
                 "CreatedAt": crate::cli::units::created_at(Some(&r.created)),
                 "RunningFor": since(Some(&r.created), now),
-                "Ports": "",
+                "Ports": if r.state.running || r.state.paused {
+                    crate::engine::network::ports_summary(
+                        &r.state.network,
+                        r.config.config.exposed_ports.as_deref().unwrap_or_default(),
+                    )
+                } else {
+                    String::new()
+                },
                 "State": r.state.status,
                 "Status": status_text(r, now),
                 "Size": "0B",

@@ -7,6 +7,7 @@ mod cp;
 pub(crate) mod events;
 pub mod gotemplate;
 mod images;
+mod networks;
 pub mod output;
 pub mod runflags;
 mod system;
@@ -215,6 +216,12 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(networks::NetworkCommand),
+    /// Internal: removes this root's bridges and firewall table from the host
+    #[command(name = "__network-teardown", hide = true)]
+    NetworkTeardown,
     /// Get real time events from the engine
     Events(events::EventsArgs),
     /// Manage berth
@@ -320,6 +327,8 @@ fn run(cli: Cli) -> CliResult {
         Command::History(a) => images::history(&engine, a),
         Command::System(c) => system::system_command(&engine, c),
         Command::Volume(c) => volumes::volume_command(&engine, c),
+        Command::Network(c) => networks::network_command(&engine, c),
+        Command::NetworkTeardown => Ok(engine.network_teardown_host()?),
         Command::Events(a) => events::events(&engine, a),
         Command::Demo(a) => system::demo(&engine, a),
         Command::Run(a) => containers::run(&engine, a),

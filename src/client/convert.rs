@@ -64,28 +64,38 @@ fn state_enum(rec: &ContainerRecord) -> ContainerSummaryStateEnum {
     }
 }
 
-/// Published ports from the HostConfig's bindings ("8080/tcp" -> host 0.0.0.0:80).
+/// Published ports as bound by the running container, then exposed ones.
 fn ports(rec: &ContainerRecord) -> Vec<PortSummary> {
-    let mut out = Vec::new();
-    let Some(bindings) = &rec.config.host_config.port_bindings else {
-        return out;
+    let typ = |proto: &str| match proto {
+        "udp" => PortSummaryTypeEnum::UDP,
+        "sctp" => PortSummaryTypeEnum::SCTP,
+        _ => PortSummaryTypeEnum::TCP,
     };
-    for (spec, binds) in bindings {
-        let (port, proto) = spec.split_once('/').unwrap_or((spec.as_str(), "tcp"));
+    let running = rec.state.running || rec.state.paused;
+    let mut out: Vec<PortSummary> = rec
+        .state
+        .network
+        .ports
+        .iter()
+        .filter(|_| running)
+        .map(|p| PortSummary {
+            ip: Some(p.host_ip.clone()).filter(|s| !s.is_empty()),
+            private_port: p.container_port,
+            public_port: Some(p.host_port),
+            typ: Some(typ(&p.proto)),
+        })
+        .collect();
+    for e in rec.config.config.exposed_ports.iter().flatten() {
+        let (port, proto) = e.split_once('/').unwrap_or((e.as_str(), "tcp"));
         let Ok(private_port) = port.parse::<u16>() else {
             continue;
         };
-        let typ = match proto {
-            "udp" => PortSummaryTypeEnum::UDP,
-            "sctp" => PortSummaryTypeEnum::SCTP,
-            _ => PortSummaryTypeEnum::TCP,
-        };
-        for b in binds.iter().flatten() {
+        if !out.iter().any(|p| p.private_port == private_port) {
             out.push(PortSummary {
-                ip: b.host_ip.clone().filter(|s| !s.is_empty()),
+                ip: None,
                 private_port,
-                public_port: b.host_port.as_deref().and_then(|p| p.parse().ok()),
-                typ: Some(typ),
+                public_port: None,
+                typ: Some(typ(proto)),
             });
         }
     }

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod events;
 pub mod image;
+pub mod network;
 pub mod runtime;
 pub mod store;
 pub mod system;
@@ -431,6 +432,62 @@ impl Engine {
 
     pub fn volume_prune(&self, all: bool) -> Result<(Vec<String>, u64)> {
         volume::Volumes::new(&self.store).prune(all)
+    }
+
+    pub fn network_create(
+        &self,
+        opts: network::CreateOptions,
+    ) -> Result<network::records::Network> {
+        network::create(&self.store, opts)
+    }
+
+    pub fn network_list(&self) -> Result<Vec<network::records::Network>> {
+        network::list(&self.store)
+    }
+
+    pub fn network_get(&self, name_or_id: &str) -> Result<network::records::Network> {
+        network::get(&self.store, name_or_id)
+    }
+
+    /// Docker's `network inspect` JSON.
+    pub fn network_inspect(&self, name_or_id: &str) -> Result<serde_json::Value> {
+        let n = network::get(&self.store, name_or_id)?;
+        network::inspect(&self.store, &n)
+    }
+
+    pub fn network_remove(&self, name_or_id: &str) -> Result<()> {
+        network::remove(&self.store, name_or_id)
+    }
+
+    pub fn network_prune(&self) -> Result<Vec<String>> {
+        network::prune(&self.store)
+    }
+
+    pub fn network_connect(
+        &self,
+        network: &str,
+        container: &str,
+        settings: Option<&bollard::models::EndpointSettings>,
+    ) -> Result<()> {
+        network::connect(&self.store, network, container, settings)
+    }
+
+    pub fn network_disconnect(&self, network: &str, container: &str, force: bool) -> Result<()> {
+        network::disconnect(&self.store, network, container, force)
+    }
+
+    /// Containers (ids) connected to a network.
+    pub fn network_users(&self, network_id: &str) -> Result<Vec<String>> {
+        Ok(network::records::Networks::new(&self.store)
+            .endpoints_of_network(network_id)?
+            .into_iter()
+            .map(|e| e.container_id)
+            .collect())
+    }
+
+    /// Removes this root's bridges and firewall table from the host (tests' cleanup).
+    pub fn network_teardown_host(&self) -> Result<()> {
+        network::teardown_host(&self.store)
     }
 
     /// Writers leave nothing behind on failure, but a killed one may have: collect it

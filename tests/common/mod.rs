@@ -136,6 +136,8 @@ impl Drop for Berth {
         for id in ids.stdout.split_whitespace() {
             let _ = self.run(&["rm", "-f", id]);
         }
+        // The root's bridges and nftables table live on the host, not under the root.
+        let _ = self.run(&["__network-teardown"]);
         let root = self.root.path().display().to_string();
         if let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") {
             let mut mounts: Vec<&str> = info

@@ -51,6 +51,9 @@ pub struct State {
     /// Set by stop/kill so the restart policy leaves the container down.
     #[serde(default)]
     pub manually_stopped: bool,
+    /// Addresses and published ports while running.
+    #[serde(default)]
+    pub network: crate::engine::network::RuntimeNetwork,
 }
 
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -236,9 +239,13 @@ impl<'a> Containers<'a> {
         Ok(())
     }
 
+    /// Deletes the record and its network endpoints in one transaction.
     pub fn delete(&self, id: &str) -> Result<()> {
-        let db = self.store.db();
-        db.execute("DELETE FROM containers WHERE id = ?1", [id])?;
+        let mut db = self.store.db();
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM endpoints WHERE container_id = ?1", [id])?;
+        tx.execute("DELETE FROM containers WHERE id = ?1", [id])?;
+        tx.commit()?;
         Ok(())
     }
 }

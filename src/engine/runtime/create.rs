@@ -3,9 +3,8 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::Path;
 
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::ContainerCreateBody;
 
 use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::image::config::RunConfig;
@@ -77,83 +76,9 @@ pub fn merge_image_config(body: &mut ContainerCreateBody, img: &RunConfig) {
     }
 }
 
-/// The network modes this build can give a container.
-fn check_network_mode(hc: &mut HostConfig) -> Result<()> {
-    let mode = hc.network_mode.clone().unwrap_or_default();
-    match mode.as_str() {
-        // Bridge networking arrives with the network issue; until then a container
-        // gets its own empty network namespace.
-        "" | "default" => {
-            let publishes = hc.port_bindings.as_ref().is_some_and(|p| !p.is_empty())
-                || hc.publish_all_ports == Some(true);
-            if publishes {
-                return Err(Error::invalid(
-                    "publishing ports (-p/-P) needs the default bridge network, which this build of berth does not have yet: use --network host to reach the container's ports",
-                ));
-            }
-            hc.network_mode = Some("none".into())
-        }
-        "none" | "host" => {}
-        other => {
-            return Err(Error::invalid(format!(
-                "network {other} not found: this build of berth supports --network none and --network host"
-            )))
-        }
-    }
-    Ok(())
-}
-
 pub struct CreateOptions {
     pub name: Option<String>,
     pub body: ContainerCreateBody,
-}
-
-/// Host file a container's /etc/resolv.conf starts from.
-fn host_resolv_conf() -> String {
-    fs::read_to_string("/etc/resolv.conf").unwrap_or_default()
-}
-
-/// Writes hostname, hosts and resolv.conf into the container's dir.
-pub fn write_etc_files(dir: &Path, hostname: &str, hc: &HostConfig) -> Result<()> {
-    fs::write(dir.join("hostname"), format!("{hostname}\n"))
-        .ctx(|| format!("writing {}/hostname", dir.display()))?;
-    let mut hosts = String::from(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
-    );
-    for h in hc.extra_hosts.iter().flatten() {
-        if let Some((name, ip)) = h.split_once(':').or_else(|| h.split_once('=')) {
-            hosts.push_str(&format!("{ip}\t{name}\n"));
-        }
-    }
-    if hc.network_mode.as_deref() != Some("host") {
-        hosts.push_str(&format!("127.0.1.1\t{hostname}\n"));
-    }
-    fs::write(dir.join("hosts"), hosts).ctx(|| format!("writing {}/hosts", dir.display()))?;
-    let mut resolv = String::new();
-    let custom_dns = hc.dns.as_ref().is_some_and(|d| !d.is_empty());
-    for line in host_resolv_conf().lines() {
-        let t = line.trim_start();
-        let replaced = (custom_dns && t.starts_with("nameserver"))
-            || (hc.dns_search.as_ref().is_some_and(|d| !d.is_empty())
-                && (t.starts_with("search") || t.starts_with("domain")))
-            || (hc.dns_options.as_ref().is_some_and(|d| !d.is_empty()) && t.starts_with("options"));
-        if !replaced {
-            resolv.push_str(line);
-            resolv.push('\n');
-        }
-    }
-    for d in hc.dns.iter().flatten() {
-        resolv.push_str(&format!("nameserver {d}\n"));
-    }
-    if let Some(s) = hc.dns_search.as_ref().filter(|s| !s.is_empty()) {
-        resolv.push_str(&format!("search {}\n", s.join(" ")));
-    }
-    if let Some(o) = hc.dns_options.as_ref().filter(|o| !o.is_empty()) {
-        resolv.push_str(&format!("options {}\n", o.join(" ")));
-    }
-    fs::write(dir.join("resolv.conf"), resolv)
-        .ctx(|| format!("writing {}/resolv.conf", dir.display()))?;
-    Ok(())
 }
 
 pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
@@ -180,7 +105,14 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
     };
     let mut body = opts.body;
     let mut hc = body.host_config.take().unwrap_or_default();
-    check_network_mode(&mut hc)?;
+    // Checked before anything is written (an unknown network fails the create).
+    if let Some(net) = hc.network_mode.as_deref() {
+        if !matches!(net, "" | "default" | "bridge" | "host" | "none")
+            && !net.starts_with("container:")
+        {
+            crate::engine::network::get(store, net)?;
+        }
+    }
     if let Some(cfg) = &image.config.config {
         merge_image_config(&mut body, cfg);
     }
@@ -203,7 +135,18 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
             .ctx(|| format!("creating {}", dir.join(sub).display()))?;
     }
     let result = (|| {
-        write_etc_files(&dir, &hostname, &hc)?;
+        hc.network_mode = Some(crate::engine::network::plan_create(
+            store,
+            &id,
+            &hc,
+            body.networking_config.as_ref(),
+        )?);
+        let etc = crate::engine::network::etc::EtcInput {
+            hostname: hostname.clone(),
+            host_network: hc.network_mode.as_deref() == Some("host"),
+            ..Default::default()
+        };
+        crate::engine::network::etc::write(&dir, &hc, &etc)?;
         let mounts = crate::engine::runtime::mounts::resolve(store, &body, &hc)?;
         let rec = ContainerRecord {
             id: id.clone(),
@@ -224,6 +167,7 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
         Ok(())
     })();
     if let Err(e) = result {
+        let _ = crate::engine::network::forget_container(store, &id);
         let _ = crate::engine::store::tmp::remove_tree(&dir);
         return Err(e);
     }

@@ -384,7 +384,7 @@ fn run(
     if let Some(c) = first_client {
         hub.add(c);
     }
-    relay::run(None, io, &mut hub);
+    relay::run(None, io, &mut hub, None);
     let code = wait_exit(waiter);
     hub.finish(code);
     super::container::emit(store, rec, "exec_die", &[("exitCode", &code.to_string())]);

@@ -120,16 +120,13 @@ pub fn inspect(store: &Store, rec: &ContainerRecord) -> ContainerInspect {
             })
             .collect(),
         config,
-        network_settings: json!({
-            "Bridge": "",
-            "SandboxID": "",
-            "SandboxKey": "",
-            "Ports": {},
-            "Gateway": "",
-            "IPAddress": "",
-            "IPPrefixLen": 0,
-            "MacAddress": "",
-            "Networks": { network_mode: { "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "" } },
-        }),
+        network_settings: crate::engine::network::settings_json(
+            store,
+            &rec.id,
+            &network_mode,
+            &rec.state.network,
+            cfg.config.exposed_ports.as_deref().unwrap_or_default(),
+            rec.state.running || rec.state.paused,
+        ),
     }
 }

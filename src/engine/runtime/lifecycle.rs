@@ -77,7 +77,10 @@ pub fn reconcile(store: &Store, rec: &ContainerRecord) -> Result<ContainerRecord
         s.exit_code = 137;
         s.error = "the container's monitor process died".into();
         s.finished_at = crate::engine::image::config::now_rfc3339();
+        s.network = Default::default();
     })?;
+    // After the state says "exited", so the rebuilt firewall leaves its ports out.
+    crate::engine::network::setup::release(store, &rec.id, !st.network.ports.is_empty());
     containers.get(&rec.id)
 }
 

@@ -15,7 +15,6 @@ pub mod lookup;
 pub mod monitor;
 pub mod mounts;
 pub mod names;
-pub mod netns;
 pub mod paths;
 pub mod relay;
 pub mod seccomp;

@@ -20,6 +20,7 @@ use nix::unistd::Pid;
 
 use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::image::snapshot;
+use crate::engine::network;
 use crate::engine::runtime::cgroups::{container_path, Cgroups};
 use crate::engine::runtime::container::{ContainerRecord, Containers, State};
 use crate::engine::runtime::logs::{LogOptions, LogWriter};
@@ -435,16 +436,48 @@ fn run_once(
     let mut body = cfg.config.clone();
     body.entrypoint = None;
     body.cmd = Some(argv);
-    let etc = spec::EtcFiles {
-        hostname: &dir.join("hostname"),
-        hosts: &dir.join("hosts"),
-        resolv_conf: &dir.join("resolv.conf"),
+    // Networking: addresses, links and the /etc files first; interfaces once the
+    // container's namespace exists. The lease returns the addresses however we leave.
+    let mode = network::mode_of(cfg.host_config.network_mode.as_deref());
+    let (netns, etc_dir) = match &mode {
+        network::Mode::Host => (spec::NetNs::Host, dir.clone()),
+        network::Mode::Container(target) => {
+            let t = containers.get(target).map_err(|_| Failure::BeforeStart {
+                code: 125,
+                message: format!("cannot join network of container {target}: it no longer exists"),
+            })?;
+            if !t.state.running || t.state.pid <= 0 {
+                return Err(Failure::BeforeStart {
+                    code: 125,
+                    message: format!(
+                        "cannot join network namespace of a non running container: {}",
+                        t.name
+                    ),
+                });
+            }
+            (
+                spec::NetNs::Path(PathBuf::from(format!("/proc/{}/ns/net", t.state.pid))),
+                paths::container_dir(store, &t.id),
+            )
+        }
+        network::Mode::None | network::Mode::Bridge => (spec::NetNs::New, dir.clone()),
     };
-    let own_netns = cfg.host_config.network_mode.as_deref() != Some("host");
-    let netns = if own_netns {
-        spec::NetNs::New
-    } else {
-        spec::NetNs::Host
+    let own_netns = netns == spec::NetNs::New;
+    let mut lease = NetLease {
+        store,
+        id,
+        publishes: false,
+    };
+    let prepared = network::setup::prepare(store, rec, &dir)?;
+    if !prepared.link_env.is_empty() {
+        body.env
+            .get_or_insert_with(Vec::new)
+            .extend(prepared.link_env.iter().cloned());
+    }
+    let etc = spec::EtcFiles {
+        hostname: &etc_dir.join("hostname"),
+        hosts: &etc_dir.join("hosts"),
+        resolv_conf: &etc_dir.join("resolv.conf"),
     };
     let oci = spec::build_spec(&spec::SpecInput {
         id,
@@ -580,15 +613,19 @@ fn run_once(
             });
         }
     };
+    let mut wired = None;
     if own_netns {
-        // Before the program runs, so it finds a working 127.0.0.1.
+        // Before the program runs, so it finds its network (and 127.0.0.1) ready.
         let init = container.pid().map(|p| p.as_raw()).unwrap_or(0);
-        if let Err(e) = super::netns::loopback_up(init) {
-            let _ = container.delete(true);
-            return Err(Failure::BeforeStart {
-                code: 125,
-                message: e.to_string(),
-            });
+        match network::setup::wire(rec, &prepared, init) {
+            Ok(w) => wired = Some(w),
+            Err(e) => {
+                let _ = container.delete(true);
+                return Err(Failure::BeforeStart {
+                    code: 125,
+                    message: e.to_string(),
+                });
+            }
         }
     }
     if let Err(e) = container.start() {
@@ -611,13 +648,43 @@ fn run_once(
         s.error.clear();
         s.started_at = now();
         s.monitor_pid = std::process::id() as i64;
+        s.network = wired
+            .as_ref()
+            .map(|w| w.runtime.clone())
+            .unwrap_or_default();
     })?;
+    if wired.as_ref().is_some_and(|w| w.publishes()) {
+        // The DNAT rules exist before anyone is told the container runs.
+        lease.publishes = true;
+        if let Err(e) = network::setup::sync_firewall(store) {
+            eprintln!("monitor: publishing ports: {e}");
+        }
+    }
     if let Ok(r) = containers.get(id) {
         super::container::emit(store, &r, "start", &[]);
     }
     report(ready, &Ready::Started);
 
-    relay::run(Some(&mut log), io, hub);
+    let mut dns = wired
+        .as_mut()
+        .and_then(|w| w.dns.take())
+        .map(|server| DnsService {
+            server,
+            records: network::setup::StoreRecords {
+                store,
+                container_id: id.to_string(),
+            },
+            pidfd: pidfd_open(pid),
+            exited: false,
+        });
+    relay::run(
+        Some(&mut log),
+        io,
+        hub,
+        dns.as_mut().map(|d| d as &mut dyn relay::Service),
+    );
+    drop(dns);
+    drop(wired);
     let code = wait_for(pid);
     let oom = cg.oom_killed(&cg_path).unwrap_or(false);
     let _ = container.delete(true);
@@ -639,8 +706,71 @@ fn run_once(
         s.exit_code = code as i64;
         s.oom_killed = oom;
         s.finished_at = now();
+        s.network = Default::default();
     })?;
+    drop(lease);
     Ok(code)
+}
+
+/// Returns a run's addresses (and, when it published ports, its DNAT rules) however
+/// the run ends.
+struct NetLease<'a> {
+    store: &'a Store,
+    id: &'a str,
+    publishes: bool,
+}
+
+impl Drop for NetLease<'_> {
+    fn drop(&mut self) {
+        network::setup::release(self.store, self.id, self.publishes);
+    }
+}
+
+/// The embedded DNS server inside the monitor's loop; it keeps the loop going until
+/// the container's init exits even if the container closed its output early.
+struct DnsService<'a> {
+    server: network::dns::Server,
+    records: network::setup::StoreRecords<'a>,
+    pidfd: Option<OwnedFd>,
+    exited: bool,
+}
+
+impl relay::Service for DnsService<'_> {
+    fn fds(&self) -> Vec<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        let mut v = vec![self.server.listen.as_fd(), self.server.upstream.as_fd()];
+        if let Some(p) = &self.pidfd {
+            v.push(p.as_fd());
+        }
+        v
+    }
+
+    fn on_ready(&mut self, ready: &[bool]) {
+        if ready.first() == Some(&true) {
+            self.server.on_query(&self.records);
+        }
+        if ready.get(1) == Some(&true) {
+            self.server.on_answer();
+        }
+        if ready.get(2) == Some(&true) {
+            self.exited = true;
+        }
+    }
+
+    fn keep_alive(&self) -> bool {
+        self.pidfd.is_some() && !self.exited
+    }
+}
+
+/// A pidfd for `pid` (readable once it exits).
+fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes two integers and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: the kernel just gave us this fd.
+    Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) })
 }
 
 fn log_options(hc: &bollard::models::HostConfig) -> Result<LogOptions> {

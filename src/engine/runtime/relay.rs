@@ -148,9 +148,25 @@ pub fn set_winsize(fd: &impl AsRawFd, rows: u16, cols: u16) {
     }
 }
 
-/// Runs until the container's output is closed (it exited). Output also goes to `log`
-/// (the container's json-file log; exec sessions have none).
-pub fn run(mut log: Option<&mut LogWriter>, io: ContainerIo, hub: &mut Hub) {
+/// Something else the monitor serves from the same loop (the embedded DNS server).
+pub trait Service {
+    /// The fds to wait on for input.
+    fn fds(&self) -> Vec<std::os::fd::BorrowedFd<'_>>;
+    /// `ready[i]` says whether `fds()[i]` has input.
+    fn on_ready(&mut self, ready: &[bool]);
+    /// Keep looping after the container's output closed (it may still run).
+    fn keep_alive(&self) -> bool;
+}
+
+/// Runs until the container's output is closed (it exited) and `service` no longer
+/// needs the loop. Output also goes to `log` (the container's json-file log; exec
+/// sessions have none).
+pub fn run(
+    mut log: Option<&mut LogWriter>,
+    io: ContainerIo,
+    hub: &mut Hub,
+    mut service: Option<&mut dyn Service>,
+) {
     let tty = io.tty;
     let stdin_once = io.stdin_once;
     let mut outputs = [Some(File::from(io.stdout)), io.stderr.map(File::from)];
@@ -166,7 +182,7 @@ pub fn run(mut log: Option<&mut LogWriter>, io: ContainerIo, hub: &mut Hub) {
         set_nonblocking(f);
     }
     let mut buf = vec![0u8; 64 * 1024];
-    while outputs.iter().any(Option::is_some) {
+    while outputs.iter().any(Option::is_some) || service.as_ref().is_some_and(|s| s.keep_alive()) {
         // Order of fds in the poll set: outputs, stdin (when it has pending bytes),
         // listener, clients.
         let mut fds: Vec<PollFd> = Vec::new();
@@ -194,6 +210,12 @@ pub fn run(mut log: Option<&mut LogWriter>, io: ContainerIo, hub: &mut Hub) {
         for c in &hub.clients {
             fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
         }
+        let service_at = fds.len();
+        if let Some(s) = service.as_deref() {
+            for fd in s.fds() {
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
+            }
+        }
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
@@ -204,6 +226,10 @@ pub fn run(mut log: Option<&mut LogWriter>, io: ContainerIo, hub: &mut Hub) {
             .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
             .collect();
         drop(fds);
+        if let Some(s) = service.as_deref_mut() {
+            s.on_ready(&ready[service_at..]);
+        }
+        let ready = &ready[..service_at];
         let mut at = 0;
         for i in out_idx {
             if ready[at] {

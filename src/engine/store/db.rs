@@ -81,6 +81,25 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_time ON events(time_nano);
     "#,
+    // 4: networks and the containers connected to them (addresses while running).
+    r#"
+    CREATE TABLE networks (
+        id      TEXT PRIMARY KEY,
+        name    TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        config  TEXT NOT NULL
+    );
+    CREATE TABLE endpoints (
+        network_id   TEXT NOT NULL REFERENCES networks(id),
+        container_id TEXT NOT NULL,
+        endpoint_id  TEXT NOT NULL,
+        config       TEXT NOT NULL,
+        ip           TEXT,
+        PRIMARY KEY (network_id, container_id),
+        UNIQUE (network_id, ip)
+    );
+    CREATE INDEX endpoints_container ON endpoints(container_id);
+    "#,
 ];
 
 pub fn open(path: &Path) -> Result<Connection> {

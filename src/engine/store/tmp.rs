@@ -136,6 +136,12 @@ impl FileLock {
             crate::engine::error::Error::Other(format!("lock {} is busy", path.display()))
         })
     }
+    /// Blocks until an exclusive lock is held.
+    pub fn exclusive(path: &Path) -> Result<FileLock> {
+        Self::take(path, libc::LOCK_EX)?.ok_or_else(|| {
+            crate::engine::error::Error::Other(format!("lock {} is busy", path.display()))
+        })
+    }
     /// Returns None at once when someone else holds the lock.
     pub fn try_exclusive(path: &Path) -> Result<Option<FileLock>> {
         Self::take(path, libc::LOCK_EX | libc::LOCK_NB)
