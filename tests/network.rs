@@ -533,8 +533,10 @@ fn forward_drop_policy_from_another_tool_is_worked_around() {
     nft("table ip filter {\n chain FORWARD {\n  type filter hook forward priority filter; policy drop;\n }\n}\n");
     let b = with_busybox();
     let run = |args: &[&str]| {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_berth"), "--root"])
+        // nsenter, not `ip netns exec`: that remounts /sys and hides the cgroup mounts.
+        let out = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{ns}"))
+            .args([env!("CARGO_BIN_EXE_berth"), "--root"])
             .arg(b.path())
             .args(args)
             .output()
@@ -553,7 +555,7 @@ fn forward_drop_policy_from_another_tool_is_worked_around() {
         "run",
         "-d",
         "--name",
-        "s",
+        "srv",
         "--network",
         "n1",
         "-v",
@@ -575,7 +577,7 @@ fn forward_drop_policy_from_another_tool_is_worked_around() {
         "busybox",
         "sh",
         "-c",
-        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 s 80",
+        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 srv 80",
     ]);
     assert!(
         out.contains("through-drop"),
@@ -589,5 +591,5 @@ fn forward_drop_policy_from_another_tool_is_worked_around() {
         .expect("nft list");
     let listed = String::from_utf8_lossy(&listed.stdout);
     assert!(listed.contains("comment \"berth\""), "{listed}");
-    run(&["rm", "-f", "s"]);
+    run(&["rm", "-f", "srv"]);
 }
