@@ -1010,6 +1010,32 @@ fn ps_matches(rec: &ContainerRecord, filters: &[(String, String)]) -> CliResult<
     Ok(true)
 }
 
+/// Docker's legacy link names for `ps`: a container linked as `--link db:alias` from
+/// `web` is also listed as `web/alias`.
+fn link_names(
+    all: &[crate::engine::runtime::container::ContainerRecord],
+) -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for r in all {
+        for link in r.config.host_config.links.iter().flatten() {
+            let (name, alias) = link
+                .split_once(':')
+                .unwrap_or((link.as_str(), link.as_str()));
+            if let Some(target) = all.iter().find(|t| t.name == name.trim_start_matches('/')) {
+                out.entry(target.id.clone()).or_default().push(format!(
+                    "{}/{}",
+                    r.name,
+                    alias.rsplit('/').next().unwrap_or(alias)
+                ));
+            }
+        }
+    }
+    for names in out.values_mut() {
+        names.sort();
+    }
+    out
+}
+
 pub fn ps(engine: &Engine, a: PsArgs) -> CliResult {
     let mut filters = Vec::new();
     for f in &a.filter {
@@ -1019,6 +1045,7 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CliResult {
         filters.push((k.to_string(), v.to_string()));
     }
     let mut list = engine.container_list()?;
+    let linked = link_names(&list);
     let limit = if a.latest { 1 } else { a.last };
     let all = a.all || limit > 0 || filters.iter().any(|(k, _)| k == "status" || k == "exited");
     list.retain(|r| all || r.state.running);
@@ -1055,7 +1082,10 @@ pub fn ps(engine: &Engine, a: PsArgs) -> CliResult {
                 "State": r.state.status,
                 "Status": status_text(r, now),
                 "Size": "0B",
-                "Names": r.name,
+                "Names": std::iter::once(r.name.clone())
+                    .chain(linked.get(&r.id).into_iter().flatten().cloned())
+                    .collect::<Vec<_>>()
+                    .join(","),
                 "Labels": labels.join(","),
                 "Mounts": "",
                 "Networks": r.config.host_config.network_mode.clone().unwrap_or_default(),

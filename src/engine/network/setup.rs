@@ -337,7 +337,9 @@ pub fn wire(rec: &ContainerRecord, prepared: &Prepared, pid: i32) -> Result<Wire
         runtime.ports = ports;
         held = sockets;
     }
-    let dns = if prepared.embedded_dns {
+    // Served for every bridge container, so a later `network connect` to a user
+    // network only has to point resolv.conf at it (as Docker does).
+    let dns = if !prepared.planned.is_empty() {
         Some(dns_server(rec, &ns)?)
     } else {
         None
@@ -692,6 +694,18 @@ pub fn attach_running(store: &Store, rec: &ContainerRecord, net: &Network) -> Re
             .networks
             .insert(net.name.clone(), attached.clone());
     })?;
+    if net.is_user_defined() {
+        // Names on the new network resolve through the embedded server from now on.
+        let dir = crate::engine::runtime::paths::container_dir(store, &rec.id);
+        let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let input = EtcInput {
+            embedded_dns: true,
+            ..Default::default()
+        };
+        let text = etc::resolv_conf(&rec.config.host_config, &input, &host);
+        std::fs::write(dir.join("resolv.conf"), text)
+            .map_err(|e| Error::io("updating the container's resolv.conf", e))?;
+    }
     Ok(())
 }
 
