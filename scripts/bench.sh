@@ -14,7 +14,8 @@ DEBIAN_ARCHIVE=${DEBIAN_ARCHIVE:-../shared/fixtures/debian-docker-archive.tar.gz
 cargo build --release --locked -q
 BERTH=$PWD/target/release/berth
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+# The root's bridges and nftables table live on the host: remove them too.
+trap '$BERTH --root "$WORK/root" __network-teardown >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 B="$BERTH --root $WORK/root"
 
 have_docker=0; docker info >/dev/null 2>&1 && have_docker=1
@@ -83,3 +84,21 @@ row "logs of 1e6 lines" "$(median : "$B logs berth-bench-logs")" - -
 row "logs --tail 10 of that log" "$(median : "$B logs --tail 10 berth-bench-logs")" - -
 $B rm -f berth-bench-logs >/dev/null
 
+
+# ---- networking (issue: network). Targets: run --rm on the default bridge ≤ 25 ms,
+# run -d -p until the first successful curl ≤ 40 ms.
+d=-; p=-
+[ $have_docker = 1 ] && d=$(median : "docker run --rm busybox true")
+[ $have_podman = 1 ] && p=$(median : "podman run --rm busybox true")
+row "run --rm busybox true (default bridge)" "$(median : "$B run --rm busybox true")" "$d" "$p"
+mkdir -p "$WORK/www" && echo bench > "$WORK/www/index.html"
+PORT=18473
+first_curl() { # ENGINE-CMD
+  $1 run -d --name berth-bench-web -p $PORT:80 -v "$WORK/www:/www" busybox httpd -f -p 80 -h /www &&
+    until curl -sf -o /dev/null "http://127.0.0.1:$PORT/"; do :; done
+}
+d=-; p=-
+[ $have_docker = 1 ] && d=$(median "docker rm -f berth-bench-web" "first_curl docker")
+[ $have_podman = 1 ] && p=$(median "podman rm -f berth-bench-web" "first_curl podman")
+row "run -d -p until the first curl answers" "$(median "$B rm -f berth-bench-web" "first_curl '$B'")" "$d" "$p"
+$B rm -f berth-bench-web >/dev/null 2>&1 || true
