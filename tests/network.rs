@@ -593,3 +593,109 @@ fn forward_drop_policy_from_another_tool_is_worked_around() {
     assert!(listed.contains("comment \"berth\""), "{listed}");
     run(&["rm", "-f", "srv"]);
 }
+
+#[test]
+fn concurrent_starts_get_distinct_addresses_and_flags_reach_the_files() {
+    let b = with_busybox();
+    b.run(&["network", "create", "--subnet", "10.205.0.0/28", "small"])
+        .ok();
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let cmd = b
+                .cmd()
+                .args([
+                    "run",
+                    "-d",
+                    "--name",
+                    &format!("par{i}"),
+                    "--network",
+                    "small",
+                    "busybox",
+                    "sleep",
+                    "300",
+                ])
+                .spawn()
+                .expect("spawning berth");
+            cmd
+        })
+        .collect();
+    for mut h in handles {
+        assert!(h.wait().expect("berth run").success());
+    }
+    let mut ips: Vec<String> = (0..8)
+        .map(|i| {
+            inspect(
+                &b,
+                &format!("par{i}"),
+                "{{.NetworkSettings.Networks.small.IPAddress}}",
+            )
+        })
+        .collect();
+    ips.sort();
+    ips.dedup();
+    assert_eq!(ips.len(), 8, "{ips:?}");
+    // A /28 has 13 addresses for containers: the 14th start says so.
+    for i in 8..13 {
+        b.run(&[
+            "run",
+            "-d",
+            "--name",
+            &format!("par{i}"),
+            "--network",
+            "small",
+            "busybox",
+            "sleep",
+            "300",
+        ])
+        .ok();
+    }
+    let r = b.run(&["run", "-d", "--network", "small", "busybox", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("no available IPv4 addresses"),
+        "{}",
+        r.stderr
+    );
+
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "--hostname",
+            "box",
+            "--mac-address",
+            "02:42:de:ad:be:ef",
+            "--add-host",
+            "gw:host-gateway",
+            "--add-host",
+            "db.local:10.9.9.9",
+            "--dns",
+            "10.1.1.1",
+            "--dns-search",
+            "corp.example",
+            "--dns-option",
+            "ndots:2",
+            "busybox",
+            "sh",
+            "-c",
+            "hostname; cat /sys/class/net/eth0/address /etc/hosts /etc/resolv.conf",
+        ])
+        .ok();
+    let gw = b
+        .run(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
+            "bridge",
+        ])
+        .ok()
+        .stdout;
+    let out = r.stdout;
+    assert!(out.starts_with("box\n02:42:de:ad:be:ef\n"), "{out}");
+    assert!(out.contains(&format!("{}\tgw\n", gw.trim())), "{out}");
+    assert!(out.contains("10.9.9.9\tdb.local\n"), "{out}");
+    assert!(out.contains("nameserver 10.1.1.1\n"), "{out}");
+    assert!(out.contains("search corp.example\n"), "{out}");
+    assert!(out.contains("options ndots:2\n"), "{out}");
+}
