@@ -438,6 +438,21 @@ fn container_mode_shares_the_network_namespace() {
     let _s = web(&b, "owner", "shared-ns", &[]);
     let r = nc_get(&b, &["--network", "container:owner"], "127.0.0.1", "80").ok();
     assert!(r.stdout.contains("shared-ns"), "{}", r.stdout);
+    // It also takes the owner's hostname and /etc files, as in Docker.
+    let owner_host = inspect(&b, "owner", "{{.Config.Hostname}}");
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "--network",
+            "container:owner",
+            "busybox",
+            "sh",
+            "-c",
+            "hostname; cat /etc/hostname",
+        ])
+        .ok();
+    assert_eq!(r.stdout, format!("{owner_host}\n{owner_host}\n"));
     let r = b.run(&[
         "run",
         "--rm",

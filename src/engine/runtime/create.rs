@@ -122,10 +122,23 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
         return Err(Error::invalid("no command specified"));
     }
     let id = ids::random_id();
+    // Docker: a container sharing another's network takes that container's hostname.
+    let shared_hostname = hc
+        .network_mode
+        .as_deref()
+        .and_then(|m| m.strip_prefix("container:"))
+        .and_then(|t| {
+            containers
+                .resolve(t)
+                .and_then(|id| containers.get(&id))
+                .ok()
+        })
+        .and_then(|t| t.config.config.hostname);
     let hostname = body
         .hostname
         .clone()
         .filter(|h| !h.is_empty())
+        .or(shared_hostname)
         .unwrap_or_else(|| ids::short_id(&id).to_string());
     body.hostname = Some(hostname.clone());
     body.image = Some(image_name);
