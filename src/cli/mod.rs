@@ -8,6 +8,7 @@ pub(crate) mod events;
 pub mod gotemplate;
 mod images;
 pub mod output;
+mod registry;
 pub mod runflags;
 mod system;
 pub mod units;
@@ -212,6 +213,14 @@ pub enum Command {
     Inspect(images::InspectArgs),
     /// Show the history of an image
     History(images::HistoryArgs),
+    /// Download an image from a registry
+    Pull(registry::PullArgs),
+    /// Upload an image to a registry
+    Push(registry::PushArgs),
+    /// Log in to a registry (stores credentials in the docker CLI's config.json)
+    Login(registry::LoginArgs),
+    /// Log out from a registry
+    Logout(registry::LogoutArgs),
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
@@ -318,6 +327,10 @@ fn run(cli: Cli) -> CliResult {
         Command::Rmi(a) => images::rmi(&engine, a),
         Command::Inspect(a) => images::inspect(&engine, a),
         Command::History(a) => images::history(&engine, a),
+        Command::Pull(a) => registry::pull(&engine, a),
+        Command::Push(a) => registry::push(&engine, a),
+        Command::Login(a) => registry::login(&engine, a),
+        Command::Logout(a) => registry::logout(&engine, a),
         Command::System(c) => system::system_command(&engine, c),
         Command::Volume(c) => volumes::volume_command(&engine, c),
         Command::Events(a) => events::events(&engine, a),
