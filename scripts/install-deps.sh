@@ -11,8 +11,9 @@ fi
 # busybox-static: the offline demo and test images; gcc/pkg-config/libseccomp-dev:
 # crates that build C (SQLite, zstd, seccomp); tmux: the console smoke test;
 # tini: its static build is the init for `run --init`; fonts-dejavu-core: the
-# console's screenshots.
-packages=(busybox-static gcc libc6-dev make pkg-config libseccomp-dev curl ca-certificates tmux tini fonts-dejavu-core)
+# console's screenshots; docker-registry, apache2-utils (htpasswd), openssl: the
+# registry tests' local registries with basic auth and TLS.
+packages=(busybox-static gcc libc6-dev make pkg-config libseccomp-dev curl ca-certificates tmux tini fonts-dejavu-core docker-registry apache2-utils openssl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,7 +8,7 @@ pub(crate) mod events;
 pub mod gotemplate;
 mod images;
 pub mod output;
-mod registry;
+pub(crate) mod registry;
 pub mod runflags;
 mod system;
 pub mod units;

@@ -18,9 +18,10 @@ pub fn transport(method: &str, url: &str, host: &str, timeout_secs: u64, e: ureq
     };
     let method = go_method(method);
     let cause = match &e {
-        ureq::Error::HostNotFound => {
-            let name = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
-            format!("dial tcp: lookup {name}: no such host")
+        ureq::Error::HostNotFound => no_such_host(host),
+        // DNS failures come from the resolver as plain io errors.
+        ureq::Error::Io(io) if io.to_string().contains("failed to lookup address") => {
+            no_such_host(host)
         }
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("dial tcp {host}: connect: connection refused")
@@ -41,6 +42,11 @@ pub fn transport(method: &str, url: &str, host: &str, timeout_secs: u64, e: ureq
         }
     };
     Error::Other(format!("{method} \"{url}\": {cause}"))
+}
+
+fn no_such_host(host: &str) -> String {
+    let name = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+    format!("dial tcp: lookup {name}: no such host")
 }
 
 pub fn go_method(m: &str) -> String {
