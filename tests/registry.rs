@@ -765,3 +765,127 @@ fn kill_during_pull_leaves_nothing_half_registered() {
     assert_eq!(b.entries("tmp"), Vec::<String>::new());
     assert_eq!(b.run(&["images", "-q"]).ok().stdout.lines().count(), 1);
 }
+
+/// Pushes the busybox fixture to `reg` as `repo:tag` from a throwaway root.
+fn seed(reg: &Registry, repo_tag: &str) -> String {
+    let (src, _c) = berth();
+    src.load("busybox-docker-archive.tar");
+    let name = format!("{}/{repo_tag}", reg.host());
+    src.run(&["tag", "busybox", &name]).ok();
+    digest_line(&src.run(&["push", &name]).ok().stdout)
+}
+
+/// §12.1 pull, list, tag, inspect, history, rmi — against the local registry, since
+/// the tests have no Docker Hub.
+#[test]
+fn walkthrough_01_pull_list_tag_inspect_history_rmi() {
+    let reg = Registry::start();
+    seed(&reg, "ubuntu:14.04");
+    let ubuntu = format!("{}/ubuntu:14.04", reg.host());
+    let (b, _c) = berth();
+    let pulled = b.run(&["pull", &ubuntu]).ok();
+    assert!(
+        pulled.stdout.contains("14.04: Pulling from ubuntu"),
+        "{}",
+        pulled.stdout
+    );
+    let images = b.run(&["images"]).ok();
+    let row: Vec<&str> = images
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{}/ubuntu", reg.host())))
+        .expect("pulled image listed")
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[1], "14.04");
+    assert_eq!(row[2], &BUSYBOX_ID[7..19]);
+    b.run(&["tag", &ubuntu, "myubuntu:latest"]).ok();
+    assert_eq!(b.image_id("myubuntu:latest"), b.image_id(&ubuntu));
+    let arch = b
+        .run(&["inspect", "-f", "{{.Architecture}}", "myubuntu:latest"])
+        .ok();
+    assert_eq!(arch.stdout.trim(), "amd64");
+    let hist = b.run(&["history", &ubuntu]).ok();
+    assert!(hist.stdout.starts_with("IMAGE"), "{}", hist.stdout);
+    assert!(hist.stdout.contains(&BUSYBOX_ID[7..19]), "{}", hist.stdout);
+    let untag = b.run(&["rmi", "myubuntu:latest"]).ok();
+    assert_eq!(untag.stdout.trim(), "Untagged: myubuntu:latest");
+    let gone = b.run(&["rmi", &ubuntu]).ok();
+    assert!(
+        gone.stdout.starts_with(&format!("Untagged: {ubuntu}\n")),
+        "{}",
+        gone.stdout
+    );
+    assert!(
+        gone.stdout.contains(&format!("Deleted: {BUSYBOX_ID}")),
+        "{}",
+        gone.stdout
+    );
+    nothing_registered(&b);
+}
+
+/// §12.8 save and load an image for an offline host, starting from a pulled image.
+#[test]
+fn walkthrough_08_save_and_load_a_pulled_image() {
+    let reg = Registry::start();
+    seed(&reg, "ubuntu:14.04");
+    let ubuntu = format!("{}/ubuntu:14.04", reg.host());
+    let (online, _c) = berth();
+    online.run(&["pull", &ubuntu]).ok();
+    let tar = online.path().join("ubuntu_14.04.tar");
+    online
+        .run(&["save", "-o", tar.to_str().expect("utf-8"), &ubuntu])
+        .ok();
+    let (offline, _c2) = berth();
+    let loaded = offline
+        .run(&["load", "--input", tar.to_str().expect("utf-8")])
+        .ok();
+    assert_eq!(loaded.stdout.trim(), format!("Loaded image: {ubuntu}"));
+    assert_eq!(offline.image_id(&ubuntu), online.image_id(&ubuntu));
+    let out = offline
+        .run(&["run", "--rm", &ubuntu, "echo", "offline"])
+        .ok();
+    assert_eq!(out.stdout.trim(), "offline");
+}
+
+/// §12.17 private registry push and pull. The registry runs as a host process (berth
+/// has no `-p` port publishing yet, so not as a container); the rest is as typed.
+#[test]
+fn walkthrough_17_private_registry_push_and_pull() {
+    let reg = Registry::start();
+    let host = reg.host();
+    // curl -i 127.0.0.1:5000/v2/
+    let resp = ureq::Agent::new_with_defaults()
+        .get(format!("http://{host}/v2/"))
+        .call()
+        .expect("GET /v2/");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("docker-distribution-api-version")
+            .and_then(|v| v.to_str().ok()),
+        Some("registry/2.0")
+    );
+    let (b, _c) = berth();
+    b.load("busybox-docker-archive.tar");
+    let private = format!("{host}/ubuntu");
+    b.run(&["tag", "busybox:latest", &private]).ok();
+    let pushed = b.run(&["push", &private]).ok();
+    assert!(
+        pushed.stdout.contains("latest: digest: sha256:"),
+        "{}",
+        pushed.stdout
+    );
+    b.run(&["rmi", &private]).ok();
+    assert!(b.run(&["inspect", &private]).code != 0);
+    let pulled = b.run(&["pull", &private]).ok();
+    // The layer is still here from busybox:latest: only the manifest and config move.
+    assert!(
+        pulled.stdout.contains("Already exists"),
+        "{}",
+        pulled.stdout
+    );
+    assert_eq!(b.image_id(&private), BUSYBOX_ID);
+    b.run(&["tag", &private, "ubuntu:retagged"]).ok();
+    assert_eq!(b.image_id("ubuntu:retagged"), BUSYBOX_ID);
+}
