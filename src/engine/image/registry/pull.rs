@@ -23,7 +23,7 @@ use crate::engine::image::config::ImageConfigFile;
 use crate::engine::image::digest::{chain_ids, parse_digest, sha256_digest, HashingWriter};
 use crate::engine::image::records::{with_default_tag, Images, NewLayer};
 use crate::engine::image::reference::Reference;
-use crate::engine::image::unpack::{ensure_layer, LayerSpec};
+use crate::engine::image::unpack::{ensure_layer, unpack_layer, LayerSpec};
 use crate::engine::store::Store;
 
 /// Docker's default max-concurrent-downloads.
@@ -536,7 +536,9 @@ fn run_parallel(
     }
 }
 
-/// Download (unless the blob is already here), verify, then unpack one layer.
+/// Download (unless the blob is already here) and unpack one layer. A download is
+/// unpacked while it arrives, on a second thread fed through a bounded channel; the
+/// layer counts only when the download's digest is verified too.
 fn fetch_layer(
     ctx: &Fetch<'_>,
     i: usize,
@@ -548,23 +550,81 @@ fn fetch_layer(
     let hex = parse_digest(&d.digest)?;
     let blobs = Blobs::new(&ctx.store.paths);
     let staged = ctx.downloads.join(hex);
-    if !blobs.exists(&d.digest) && !staged.exists() {
-        download(ctx, d, &id, &staged, send, cancel)?;
-    }
-    send(progress::status(Some(&id), "Download complete"));
+    let layer_spec = spec(ctx.chains, ctx.diff_ids, ctx.layers, i);
+    let layer = if blobs.exists(&d.digest) || staged.exists() {
+        send(progress::status(Some(&id), "Download complete"));
+        place_blob(&blobs, d, &staged)?;
+        send(progress::bytes(&id, "Extracting", d.size, Some(d.size)));
+        ensure_layer(ctx.store, &layer_spec)?
+    } else {
+        let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(16);
+        let (downloaded, unpacked) = std::thread::scope(|sc| {
+            let unpacker = sc.spawn(|| {
+                unpack_layer(ctx.store, &layer_spec, Some(d.size), ChannelReader::new(rx))
+            });
+            let downloaded = download(ctx, d, &id, &staged, send, cancel, tx);
+            (downloaded, unpacker.join())
+        });
+        downloaded?;
+        send(progress::status(Some(&id), "Download complete"));
+        send(progress::bytes(&id, "Extracting", d.size, Some(d.size)));
+        let layer = unpacked
+            .map_err(|_| Error::Other(format!("unpacking layer {} failed", d.digest)))??;
+        place_blob(&blobs, d, &staged)?;
+        layer
+    };
+    send(progress::status(Some(&id), "Pull complete"));
+    Ok(layer)
+}
+
+/// Moves a verified download into the blob store (kept there by the layer record).
+fn place_blob(blobs: &Blobs<'_>, d: &Descriptor, staged: &Path) -> Result<()> {
     if !blobs.exists(&d.digest) {
         let dest = blobs.path(&d.digest)?;
-        if let Err(e) = std::fs::rename(&staged, &dest) {
+        if let Err(e) = std::fs::rename(staged, &dest) {
             if !dest.exists() {
                 return Err(Error::io(format!("storing blob {}", d.digest), e));
             }
         }
     }
-    send(progress::bytes(&id, "Extracting", d.size, Some(d.size)));
-    let layer = ensure_layer(ctx.store, &spec(ctx.chains, ctx.diff_ids, ctx.layers, i))?;
-    let _ = std::fs::remove_file(&staged);
-    send(progress::status(Some(&id), "Pull complete"));
-    Ok(layer)
+    let _ = std::fs::remove_file(staged);
+    Ok(())
+}
+
+/// The receiving end of a download, as a reader for the layer unpacker.
+struct ChannelReader {
+    rx: mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl ChannelReader {
+    fn new(rx: mpsc::Receiver<std::io::Result<Vec<u8>>>) -> Self {
+        ChannelReader {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.buf = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 fn download(
@@ -574,6 +634,25 @@ fn download(
     staged: &Path,
     send: &dyn Fn(CreateImageInfo),
     cancel: &AtomicBool,
+    tee: mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+) -> Result<()> {
+    let mut tee = Some(tee);
+    let res = download_to(ctx, d, id, staged, send, cancel, &mut tee);
+    if let (Err(e), Some(t)) = (&res, &tee) {
+        // The unpacker must not take a cut-off stream for a whole one.
+        let _ = t.send(Err(std::io::Error::other(e.to_string())));
+    }
+    res
+}
+
+fn download_to(
+    ctx: &Fetch<'_>,
+    d: &Descriptor,
+    id: &str,
+    staged: &Path,
+    send: &dyn Fn(CreateImageInfo),
+    cancel: &AtomicBool,
+    tee: &mut Option<mpsc::SyncSender<std::io::Result<Vec<u8>>>>,
 ) -> Result<()> {
     let s = ctx.session;
     let path = format!("/v2/{}/blobs/{}", s.path, d.digest);
@@ -609,6 +688,14 @@ fn download(
         };
         w.write_all(&buf[..n])
             .ctx(|| "writing a layer download".to_string())?;
+        // An unpacker that gave up (bad tar) stops listening; the download still
+        // finishes so the error names the right cause.
+        if tee
+            .as_ref()
+            .is_some_and(|t| t.send(Ok(buf[..n].to_vec())).is_err())
+        {
+            *tee = None;
+        }
         current += n as u64;
         if current > d.size {
             break;
@@ -617,6 +704,8 @@ fn download(
             send(progress::bytes(id, "Downloading", current, Some(d.size)));
         }
     }
+    // End of stream for the unpacker before the checksum work.
+    *tee = None;
     send(progress::status(Some(id), "Verifying Checksum"));
     let (buf, got, size) = w.finish();
     let file = buf
