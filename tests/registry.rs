@@ -889,3 +889,55 @@ fn walkthrough_17_private_registry_push_and_pull() {
     b.run(&["tag", &private, "ubuntu:retagged"]).ok();
     assert_eq!(b.image_id("ubuntu:retagged"), BUSYBOX_ID);
 }
+
+/// Docker Hub references go to a configured mirror first (Docker Hub itself is never
+/// contacted when the mirror has the image); `-a` pulls every tag.
+#[test]
+fn hub_mirror_and_all_tags() {
+    let reg = Registry::start();
+    seed(&reg, "library/busybox:latest");
+    seed(&reg, "library/busybox:1.36");
+    let (b, cfg) = berth();
+    let daemon = cfg.path().join("daemon.json");
+    std::fs::write(
+        &daemon,
+        format!(r#"{{"registry-mirrors": ["http://{}"]}}"#, reg.host()),
+    )
+    .expect("daemon.json");
+    let env = [
+        ("BERTH_DAEMON_CONFIG", daemon.as_path()),
+        ("DOCKER_CONFIG", cfg.path()),
+    ];
+    let r = run_env(&b, &env, &["pull", "busybox"]).ok();
+    assert!(
+        r.stdout.contains("latest: Pulling from library/busybox"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Status: Downloaded newer image for busybox:latest"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(b.image_id("busybox:latest"), BUSYBOX_ID);
+    let r = run_env(&b, &env, &["pull", "-a", "busybox"]).ok();
+    assert!(
+        r.stdout.contains("1.36: Pulling from library/busybox"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Status: Downloaded newer image for busybox"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(b.image_id("busybox:1.36"), BUSYBOX_ID);
+    let r = run_env(&b, &env, &["pull", "-a", "busybox:1.36"]).fails();
+    assert!(
+        r.stderr.contains("tag can't be used with --all-tags/-a"),
+        "{}",
+        r.stderr
+    );
+}

@@ -84,39 +84,69 @@ fn credentials(
     }
 }
 
-/// Connects to the reference's registry; Docker Hub references try the mirrors first.
-pub fn open(
-    settings: &Settings,
-    r: &Reference,
-    given: &Option<Credentials>,
-) -> Result<Vec<Session>> {
-    let host = r.registry_host().to_string();
-    let mut sessions = Vec::new();
-    if host == HUB_HOST {
-        for m in &settings.mirrors {
-            let mhost = creds::server_host(m);
-            let Ok(c) = credentials(settings, &mhost, given) else {
-                continue;
-            };
-            // A mirror that does not answer is skipped, as Docker does.
-            if let Ok(client) = Client::connect(settings, &mhost, c) {
-                sessions.push(Session {
-                    client,
-                    path: r.path().to_string(),
-                });
+/// Where a reference is fetched from: Docker Hub references try the configured mirrors
+/// first (those that answer), then Docker Hub itself, connected only when needed.
+pub struct Endpoints<'a> {
+    settings: &'a Settings,
+    host: String,
+    path: String,
+    given: Option<Credentials>,
+    mirrors: Vec<Session>,
+    direct: Option<Session>,
+}
+
+impl<'a> Endpoints<'a> {
+    pub fn new(settings: &'a Settings, r: &Reference, given: &Option<Credentials>) -> Self {
+        let host = r.registry_host().to_string();
+        let mut mirrors = Vec::new();
+        if host == HUB_HOST {
+            for m in &settings.mirrors {
+                let mhost = creds::server_host(m);
+                let Ok(c) = credentials(settings, &mhost, given) else {
+                    continue;
+                };
+                // A mirror that does not answer is skipped, as Docker does.
+                if let Ok(client) = Client::connect(settings, &mhost, c) {
+                    mirrors.push(Session {
+                        client,
+                        path: r.path().to_string(),
+                    });
+                }
             }
         }
-    }
-    let c = credentials(settings, &host, given)?;
-    match Client::connect(settings, &host, c) {
-        Ok(client) => sessions.push(Session {
-            client,
+        Endpoints {
+            settings,
+            host,
             path: r.path().to_string(),
-        }),
-        Err(e) if sessions.is_empty() => return Err(e),
-        Err(_) => {}
+            given: given.clone(),
+            mirrors,
+            direct: None,
+        }
     }
-    Ok(sessions)
+
+    fn direct(&mut self) -> Result<&Session> {
+        if self.direct.is_none() {
+            let c = credentials(self.settings, &self.host, &self.given)?;
+            self.direct = Some(Session {
+                client: Client::connect(self.settings, &self.host, c)?,
+                path: self.path.clone(),
+            });
+        }
+        self.direct
+            .as_ref()
+            .ok_or_else(|| Error::Other(format!("no connection to {}", self.host)))
+    }
+
+    /// `f` on each mirror until one succeeds, else on the registry itself.
+    fn attempt<T>(&mut self, f: &mut dyn FnMut(&Session) -> Result<T>) -> Result<T> {
+        for m in &self.mirrors {
+            if let Ok(v) = f(m) {
+                return Ok(v);
+            }
+        }
+        let d = self.direct()?;
+        f(d)
+    }
 }
 
 pub fn pull(
@@ -131,9 +161,10 @@ pub fn pull(
     if opts.all_tags && (r.tag().is_some() || r.digest().is_some()) {
         return Err(Error::invalid("tag can't be used with --all-tags/-a"));
     }
-    let sessions = open(settings, &r, &opts.credentials)?;
+    let mut endpoints = Endpoints::new(settings, &r, &opts.credentials);
     let targets: Vec<Reference> = if opts.all_tags {
-        list_tags(&sessions, &r)?
+        endpoints
+            .attempt(&mut |s| list_tags(s, &r))?
             .iter()
             .map(|t| r.with_tag(t).map_err(|e| Error::invalid(e.to_string())))
             .collect::<Result<_>>()?
@@ -146,22 +177,9 @@ pub fn pull(
         references: vec![],
     };
     for t in &targets {
-        let mut last_err = None;
-        let mut done = None;
-        // Mirrors first; the registry itself last. A mirror's failure falls through.
-        for (i, s) in sessions.iter().enumerate() {
-            match pull_one(store, s, t, &want, opts.platform.is_some(), progress) {
-                Ok(o) => {
-                    done = Some(o);
-                    break;
-                }
-                Err(e) if i + 1 < sessions.len() => last_err = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        let Some((id, digest, changed)) = done else {
-            return Err(last_err.unwrap_or_else(|| Error::Other("no registry answered".into())));
-        };
+        let (id, digest, changed) = endpoints.attempt(&mut |s| {
+            pull_one(store, s, t, &want, opts.platform.is_some(), &mut *progress)
+        })?;
         progress(&progress::status(None, format!("Digest: {digest}")));
         any_new |= changed;
         pulled.id = id;
@@ -181,35 +199,24 @@ pub fn pull(
     Ok(pulled)
 }
 
-fn list_tags(sessions: &[Session], r: &Reference) -> Result<Vec<String>> {
-    let mut last = None;
-    for s in sessions {
-        let path = format!("/v2/{}/tags/list", s.path);
-        let attempt = (|| {
-            let resp = s.get(&path, None)?;
-            let status = resp.status().as_u16();
-            let body = s.read(resp, &path, MANIFEST_LIMIT)?;
-            if status != 200 {
-                return Err(denied_or(status, &body, r, "listing tags"));
-            }
-            #[derive(serde::Deserialize)]
-            struct Tags {
-                #[serde(default)]
-                tags: Option<Vec<String>>,
-            }
-            let t: Tags = serde_json::from_slice(&body).map_err(|e| {
-                Error::invalid(format!("the registry sent an invalid tag list: {e}"))
-            })?;
-            let mut tags = t.tags.unwrap_or_default();
-            tags.sort();
-            Ok(tags)
-        })();
-        match attempt {
-            Ok(t) => return Ok(t),
-            Err(e) => last = Some(e),
-        }
+fn list_tags(s: &Session, r: &Reference) -> Result<Vec<String>> {
+    let path = format!("/v2/{}/tags/list", s.path);
+    let resp = s.get(&path, None)?;
+    let status = resp.status().as_u16();
+    let body = s.read(resp, &path, MANIFEST_LIMIT)?;
+    if status != 200 {
+        return Err(denied_or(status, &body, r, "listing tags"));
     }
-    Err(last.unwrap_or_else(|| Error::Other("no registry answered".into())))
+    #[derive(serde::Deserialize)]
+    struct Tags {
+        #[serde(default)]
+        tags: Option<Vec<String>>,
+    }
+    let t: Tags = serde_json::from_slice(&body)
+        .map_err(|e| Error::invalid(format!("the registry sent an invalid tag list: {e}")))?;
+    let mut tags = t.tags.unwrap_or_default();
+    tags.sort();
+    Ok(tags)
 }
 
 /// Docker's wording for a repository the registry will not show us.
