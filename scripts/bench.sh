@@ -12,7 +12,7 @@ RUNS=${RUNS:-10}
 FIX=tests/fixtures
 DEBIAN_ARCHIVE=${DEBIAN_ARCHIVE:-../shared/fixtures/debian-docker-archive.tar.gz}
 cargo build --release --locked -q
-BERTH=$PWD/target/release/berth
+BERTH=${CARGO_TARGET_DIR:-$PWD/target}/release/berth
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 B="$BERTH --root $WORK/root"
