@@ -941,3 +941,222 @@ fn hub_mirror_and_all_tags() {
         r.stderr
     );
 }
+
+/// A minimal registry of one image (`fake:latest`) on a std TcpListener, for what the
+/// real one cannot be made to do: demand bearer tokens from its own token endpoint, and
+/// cut off or stall a blob half way.
+struct FakeRegistry {
+    port: u16,
+    /// 0: serve normally, 1: drop the connection mid-blob, 2: stall mid-blob.
+    mode: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// `scope` parameters the token endpoint was asked for.
+    scopes: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    layer_digest: String,
+}
+
+const TOKEN: &str = "berth-test-token";
+
+impl FakeRegistry {
+    fn start() -> FakeRegistry {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        let tar = std::fs::read(fixture("busybox-rootfs.tar")).expect("rootfs fixture");
+        let diff_id = format!("sha256:{}", common::sha256_hex(&tar));
+        let layer = gzip(&tar);
+        let layer_digest = format!("sha256:{}", common::sha256_hex(&layer));
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["sh"]}},"rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
+        )
+        .into_bytes();
+        let config_digest = format!("sha256:{}", common::sha256_hex(&config));
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{layer_digest}","size":{}}}]}}"#,
+            config.len(),
+            layer.len()
+        )
+        .into_bytes();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mode = Arc::new(AtomicUsize::new(0));
+        let scopes = Arc::new(Mutex::new(Vec::new()));
+        let (m, sc, ld) = (mode.clone(), scopes.clone(), layer_digest.clone());
+        let blobs: Arc<Vec<(String, Vec<u8>)>> =
+            Arc::new(vec![(config_digest, config), (ld.clone(), layer)]);
+        let manifest = Arc::new(manifest);
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (m, sc, blobs, manifest, ld) = (
+                    m.clone(),
+                    sc.clone(),
+                    blobs.clone(),
+                    manifest.clone(),
+                    ld.clone(),
+                );
+                std::thread::spawn(move || {
+                    let _ = serve(
+                        conn,
+                        port,
+                        m.load(Ordering::SeqCst),
+                        &sc,
+                        &blobs,
+                        &manifest,
+                        &ld,
+                    );
+                });
+            }
+        });
+        FakeRegistry {
+            port,
+            mode,
+            scopes,
+            layer_digest,
+        }
+    }
+
+    fn set_mode(&self, mode: usize) {
+        self.mode.store(mode, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn serve(
+    mut conn: TcpStream,
+    port: u16,
+    mode: usize,
+    scopes: &std::sync::Mutex<Vec<String>>,
+    blobs: &[(String, Vec<u8>)],
+    manifest: &[u8],
+    layer_digest: &str,
+) -> std::io::Result<()> {
+    let mut req = Vec::new();
+    let mut byte = [0u8; 1];
+    while !req.ends_with(b"\r\n\r\n") {
+        if conn.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        req.push(byte[0]);
+    }
+    let req = String::from_utf8_lossy(&req).into_owned();
+    let target = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let authorized = req.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("authorization: bearer ") && l.ends_with(TOKEN)
+    });
+    let reply = |conn: &mut TcpStream, status: &str, headers: &str, body: &[u8]| {
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n",
+            body.len()
+        );
+        conn.write_all(head.as_bytes())?;
+        conn.write_all(body)
+    };
+    if let Some(q) = target.strip_prefix("/token?") {
+        for kv in q.split('&') {
+            if let Some(v) = kv.strip_prefix("scope=") {
+                scopes
+                    .lock()
+                    .expect("scopes")
+                    .push(v.replace("%3A", ":").replace("%2C", ","));
+            }
+        }
+        return reply(
+            &mut conn,
+            "200 OK",
+            "Content-Type: application/json\r\n",
+            format!(r#"{{"token":"{TOKEN}"}}"#).as_bytes(),
+        );
+    }
+    if !authorized {
+        let challenge = format!(
+            "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"fake\"\r\nContent-Type: application/json\r\n"
+        );
+        return reply(
+            &mut conn,
+            "401 Unauthorized",
+            &challenge,
+            br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+        );
+    }
+    if target == "/v2/" {
+        return reply(&mut conn, "200 OK", "", b"{}");
+    }
+    if target.starts_with("/v2/fake/manifests/") {
+        return reply(
+            &mut conn,
+            "200 OK",
+            "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n",
+            manifest,
+        );
+    }
+    if let Some(d) = target.strip_prefix("/v2/fake/blobs/") {
+        if let Some((_, data)) = blobs.iter().find(|(digest, _)| digest == d) {
+            if d == layer_digest && mode != 0 {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    data.len()
+                );
+                conn.write_all(head.as_bytes())?;
+                conn.write_all(&data[..data.len() / 2])?;
+                conn.flush()?;
+                if mode == 2 {
+                    std::thread::sleep(Duration::from_secs(15));
+                }
+                return Ok(());
+            }
+            return reply(
+                &mut conn,
+                "200 OK",
+                "Content-Type: application/octet-stream\r\n",
+                data,
+            );
+        }
+    }
+    reply(
+        &mut conn,
+        "404 Not Found",
+        "Content-Type: application/json\r\n",
+        br#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}"#,
+    )
+}
+
+#[test]
+fn bearer_tokens_dropped_and_stalled_downloads() {
+    let fake = FakeRegistry::start();
+    let name = format!("127.0.0.1:{}/fake:latest", fake.port);
+    let (b, cfg) = berth();
+    let env = [
+        ("DOCKER_CONFIG", cfg.path()),
+        ("BERTH_REGISTRY_TIMEOUT", Path::new("2")),
+    ];
+
+    fake.set_mode(1);
+    let r = run_env(&b, &env, &["pull", &name]).fails();
+    assert!(r.stderr.contains("unexpected EOF"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("/v2/fake/blobs/{}", fake.layer_digest)),
+        "{}",
+        r.stderr
+    );
+    nothing_registered(&b);
+
+    fake.set_mode(2);
+    let started = Instant::now();
+    let r = run_env(&b, &env, &["pull", &name]).fails();
+    assert!(r.stderr.contains("stopped answering"), "{}", r.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "took {:?}",
+        started.elapsed()
+    );
+    nothing_registered(&b);
+
+    fake.set_mode(0);
+    let r = run_env(&b, &env, &["pull", &name]).ok();
+    assert!(r.stdout.contains("Pull complete"), "{}", r.stdout);
+    let out = b.run(&["run", "--rm", &name, "echo", "token"]).ok();
+    assert_eq!(out.stdout.trim(), "token");
+    let scopes = fake.scopes.lock().expect("scopes").clone();
+    assert!(
+        scopes.iter().any(|s| s == "repository:fake:pull"),
+        "{scopes:?}"
+    );
+}

@@ -23,6 +23,12 @@ pub fn transport(method: &str, url: &str, host: &str, timeout_secs: u64, e: ureq
         ureq::Error::Io(io) if io.to_string().contains("failed to lookup address") => {
             no_such_host(host)
         }
+        ureq::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::UnexpectedEof
+                || io.to_string().contains("Peer disconnected") =>
+        {
+            "unexpected EOF (the registry closed the connection mid-transfer)".to_string()
+        }
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("dial tcp {host}: connect: connection refused")
         }
