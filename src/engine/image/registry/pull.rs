@@ -383,7 +383,13 @@ fn pull_one(
     }
     let layers: Vec<NewLayer> = layers.into_iter().flatten().collect();
 
+    // Verified downloads stay out of the collected blob store until the image is about
+    // to be recorded, so an interrupted pull's blobs survive for the next attempt.
     let blobs = Blobs::new(&store.paths);
+    for &i in &jobs {
+        let d = &m.layers[i];
+        place_blob(&blobs, d, &downloads.join(parse_digest(&d.digest)?))?;
+    }
     blobs.put_bytes(scratch.path(), &config_bytes, Some(&m.config.digest))?;
     let id = sha256_digest(&config_bytes);
     let before = images.resolve(&r.to_string()).ok();
@@ -558,11 +564,17 @@ fn fetch_layer(
     let blobs = Blobs::new(&ctx.store.paths);
     let staged = ctx.downloads.join(hex);
     let layer_spec = spec(ctx.chains, ctx.diff_ids, ctx.layers, i);
-    let layer = if blobs.exists(&d.digest) || staged.exists() {
+    let layer = if blobs.exists(&d.digest) {
         send(progress::status(Some(&id), "Download complete"));
-        place_blob(&blobs, d, &staged)?;
         send(progress::bytes(&id, "Extracting", d.size, Some(d.size)));
         ensure_layer(ctx.store, &layer_spec)?
+    } else if staged.exists() {
+        // Verified by an earlier, interrupted pull.
+        send(progress::status(Some(&id), "Download complete"));
+        send(progress::bytes(&id, "Extracting", d.size, Some(d.size)));
+        let file = std::fs::File::open(&staged)
+            .ctx(|| format!("opening download {}", staged.display()))?;
+        unpack_layer(ctx.store, &layer_spec, Some(d.size), file)?
     } else {
         let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(16);
         let (downloaded, unpacked) = std::thread::scope(|sc| {
@@ -575,16 +587,14 @@ fn fetch_layer(
         downloaded?;
         send(progress::status(Some(&id), "Download complete"));
         send(progress::bytes(&id, "Extracting", d.size, Some(d.size)));
-        let layer = unpacked
-            .map_err(|_| Error::Other(format!("unpacking layer {} failed", d.digest)))??;
-        place_blob(&blobs, d, &staged)?;
-        layer
+        unpacked.map_err(|_| Error::Other(format!("unpacking layer {} failed", d.digest)))??
     };
     send(progress::status(Some(&id), "Pull complete"));
     Ok(layer)
 }
 
-/// Moves a verified download into the blob store (kept there by the layer record).
+/// Moves a verified download into the blob store (kept there by the layer record
+/// registered next).
 fn place_blob(blobs: &Blobs<'_>, d: &Descriptor, staged: &Path) -> Result<()> {
     if !blobs.exists(&d.digest) {
         let dest = blobs.path(&d.digest)?;
