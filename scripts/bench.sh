@@ -12,7 +12,7 @@ RUNS=${RUNS:-10}
 FIX=tests/fixtures
 DEBIAN_ARCHIVE=${DEBIAN_ARCHIVE:-../shared/fixtures/debian-docker-archive.tar.gz}
 cargo build --release --locked -q
-BERTH=$PWD/target/release/berth
+BERTH=${CARGO_TARGET_DIR:-$PWD/target}/release/berth
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 # The root's bridges and nftables table live on the host: remove them too.
 trap '$BERTH --root "$WORK/root" __network-teardown >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
@@ -59,6 +59,36 @@ if [ -f "$DEBIAN_ARCHIVE" ]; then
   [ $have_docker = 1 ] && d=$(median "docker rmi -f debian:bookworm" "docker load -i $DEBIAN_ARCHIVE")
   [ $have_podman = 1 ] && p=$(median "podman rmi -f debian:bookworm" "podman load -i $DEBIAN_ARCHIVE")
   row "load debian:bookworm (gzip archive, 117 MB)" "$(median "$B rmi -f debian:bookworm" "$B load -i $DEBIAN_ARCHIVE")" "$d" "$p"
+fi
+
+# ---- registry (issue: registries). Target: pull debian:bookworm incl. unpack ≤ 1.2 s.
+# A private docker-registry on a free port; each timed pull goes into a fresh root.
+if [ -f "$DEBIAN_ARCHIVE" ] && command -v docker-registry >/dev/null 2>&1; then
+  REG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  REG=127.0.0.1:$REG_PORT
+  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' \
+    "$WORK/registry" "$REG" >"$WORK/registry.yml"
+  docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+  REG_PID=$!
+  trap 'kill $REG_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+  for _ in $(seq 50); do curl -fs "http://$REG/v2/" >/dev/null && break; sleep 0.1; done
+  $B load -q -i "$DEBIAN_ARCHIVE" >/dev/null
+  $B tag debian:bookworm "$REG/debian:bookworm"
+  $B push -q "$REG/debian:bookworm" >/dev/null
+  $B tag busybox:latest "$REG/busybox:latest"
+  $B push -q "$REG/busybox:latest" >/dev/null
+  P="$BERTH --root $WORK/pull"
+  RUNS_SAVED=$RUNS; RUNS=$(( RUNS < 5 ? RUNS : 5 ))
+  d=-; p=-
+  [ $have_docker = 1 ] && d=$(median "docker rmi -f $REG/busybox:latest" "docker pull $REG/busybox:latest")
+  [ $have_podman = 1 ] && p=$(median "podman rmi -f $REG/busybox:latest" "podman pull --tls-verify=false $REG/busybox:latest")
+  row "pull busybox from a local registry" "$(median "rm -rf $WORK/pull" "$P pull $REG/busybox:latest")" "$d" "$p"
+  d=-; p=-
+  [ $have_docker = 1 ] && d=$(median "docker rmi -f $REG/debian:bookworm" "docker pull $REG/debian:bookworm")
+  [ $have_podman = 1 ] && p=$(median "podman rmi -f $REG/debian:bookworm" "podman pull --tls-verify=false $REG/debian:bookworm")
+  row "pull debian:bookworm incl. unpack (48 MB gz)" "$(median "rm -rf $WORK/pull" "$P pull $REG/debian:bookworm")" "$d" "$p"
+  RUNS=$RUNS_SAVED
+  rm -rf "$WORK/pull"
 fi
 
 # ---- containers (issue: runtime). Targets: run --rm ≤ 15 ms, 20 detached ≤ 1 s,

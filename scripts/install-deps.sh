@@ -12,8 +12,9 @@ fi
 # crates that build C (SQLite, zstd, seccomp); tmux: the console smoke test;
 # tini: its static build is the init for `run --init`; fonts-dejavu-core: the
 # console's screenshots; nftables: bridge networking's NAT and filter rules; iproute2
-# and util-linux (nsenter): the network tests.
-packages=(busybox-static gcc libc6-dev make pkg-config libseccomp-dev curl ca-certificates tmux tini fonts-dejavu-core nftables iproute2 util-linux)
+# and util-linux (nsenter): the network tests; docker-registry, apache2-utils
+# (htpasswd), openssl: the registry tests' local registries with basic auth and TLS.
+packages=(busybox-static gcc libc6-dev make pkg-config libseccomp-dev curl ca-certificates tmux tini fonts-dejavu-core nftables iproute2 util-linux docker-registry apache2-utils openssl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -345,14 +345,29 @@ fn create_from(
             )));
         }
     }
+    let image = req.body.image.clone().unwrap_or_default();
+    let pull_opts = crate::engine::image::registry::PullOptions {
+        platform: req.platform.clone(),
+        ..Default::default()
+    };
+    let pull = |name: &str| {
+        crate::cli::registry::pull_with_progress(engine, name, &pull_opts, false, true)
+            .map_err(|e| CliError::usage(e.message))
+    };
+    if req.pull.as_deref() == Some("always") {
+        pull(&image)?;
+    }
     let id = match engine.container_create(req.name.clone(), req.body.clone()) {
         Ok(id) => id,
-        Err(EngineError::NotFound(msg)) if msg.starts_with("No such image") => {
+        Err(EngineError::NotFound(msg))
+            if msg.starts_with("No such image") && req.pull.as_deref() != Some("never") =>
+        {
             let name = msg.trim_start_matches("No such image: ");
             eprintln!("Unable to find image '{name}' locally");
-            return Err(CliError::usage(format!(
-                "{msg} (pulling images arrives with registry support: load or import it first)"
-            )));
+            pull(&image)?;
+            engine
+                .container_create(req.name.clone(), req.body.clone())
+                .map_err(|e| CliError::usage(e.to_string()))?
         }
         Err(e) => return Err(CliError::usage(e.to_string())),
     };

@@ -38,6 +38,10 @@ pub enum ImageCommand {
     Import(ImportArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(TagArgs),
+    /// Download an image from a registry
+    Pull(crate::cli::registry::PullArgs),
+    /// Upload an image to a registry
+    Push(crate::cli::registry::PushArgs),
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +197,8 @@ pub fn image_command(engine: &Engine, c: ImageCommand) -> CliResult {
         ImageCommand::Save(a) => save(engine, a),
         ImageCommand::Import(a) => import(engine, a),
         ImageCommand::Tag(a) => tag(engine, a),
+        ImageCommand::Pull(a) => crate::cli::registry::pull(engine, a),
+        ImageCommand::Push(a) => crate::cli::registry::push(engine, a),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod gotemplate;
 mod images;
 mod networks;
 pub mod output;
+pub(crate) mod registry;
 pub mod runflags;
 mod system;
 pub mod units;
@@ -213,6 +214,14 @@ pub enum Command {
     Inspect(images::InspectArgs),
     /// Show the history of an image
     History(images::HistoryArgs),
+    /// Download an image from a registry
+    Pull(registry::PullArgs),
+    /// Upload an image to a registry
+    Push(registry::PushArgs),
+    /// Log in to a registry (stores credentials in the docker CLI's config.json)
+    Login(registry::LoginArgs),
+    /// Log out from a registry
+    Logout(registry::LogoutArgs),
     /// Manage volumes
     #[command(subcommand)]
     Volume(volumes::VolumeCommand),
@@ -325,6 +334,10 @@ fn run(cli: Cli) -> CliResult {
         Command::Rmi(a) => images::rmi(&engine, a),
         Command::Inspect(a) => images::inspect(&engine, a),
         Command::History(a) => images::history(&engine, a),
+        Command::Pull(a) => registry::pull(&engine, a),
+        Command::Push(a) => registry::push(&engine, a),
+        Command::Login(a) => registry::login(&engine, a),
+        Command::Logout(a) => registry::logout(&engine, a),
         Command::System(c) => system::system_command(&engine, c),
         Command::Volume(c) => volumes::volume_command(&engine, c),
         Command::Network(c) => networks::network_command(&engine, c),

@@ -154,6 +154,56 @@ impl Engine {
         pruned
     }
 
+    /// `pull`: fetches an image (every tag with `all_tags`) from its registry, reporting
+    /// progress as dockerd's JSON stream does. Returns the image id.
+    pub fn image_pull(
+        &self,
+        reference: &str,
+        opts: &image::registry::PullOptions,
+        progress: &mut dyn FnMut(&bollard::models::CreateImageInfo),
+    ) -> Result<String> {
+        let settings = image::registry::settings::Settings::load()?;
+        let pulled = image::registry::pull::pull(&self.store, &settings, reference, opts, progress);
+        self.after_write();
+        let pulled = pulled?;
+        for r in &pulled.references {
+            events::emit(&self.store, "image", "pull", r, &[("name", r)]);
+        }
+        Ok(pulled.id)
+    }
+
+    /// `push`: uploads an image (every local tag of the repository with `all_tags`).
+    /// Returns the manifest digest of the last pushed tag.
+    pub fn image_push(
+        &self,
+        reference: &str,
+        opts: &image::registry::PushOptions,
+        progress: &mut dyn FnMut(&bollard::models::PushImageInfo),
+    ) -> Result<String> {
+        let settings = image::registry::settings::Settings::load()?;
+        let digest =
+            image::registry::push::push(&self.store, &settings, reference, opts, progress)?;
+        events::emit(
+            &self.store,
+            "image",
+            "push",
+            reference,
+            &[("name", reference)],
+        );
+        Ok(digest)
+    }
+
+    /// `login`: checks the credentials against the registry, then stores them in the
+    /// docker CLI's config.json. `server` None or "docker.io" means Docker Hub.
+    pub fn registry_login(&self, server: Option<&str>, user: &str, password: &str) -> Result<()> {
+        image::registry::login(server, user, password)
+    }
+
+    /// `logout`: forgets stored credentials; false when there were none.
+    pub fn registry_logout(&self, server: Option<&str>) -> Result<bool> {
+        image::registry::logout(server)
+    }
+
     /// Events after `after_seq` within [since, until] (unix nanos).
     pub fn events(
         &self,

@@ -12,5 +12,6 @@ pub mod inspect;
 pub mod layer;
 pub mod records;
 pub mod reference;
+pub mod registry;
 pub mod snapshot;
 pub mod unpack;

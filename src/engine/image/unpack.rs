@@ -23,14 +23,27 @@ pub struct LayerSpec<'a> {
 
 /// Returns the layer's record, unpacking its blob first when the layer is not present.
 pub fn ensure_layer(store: &Store, spec: &LayerSpec<'_>) -> Result<NewLayer> {
-    let images = Images::new(store);
     let blobs = Blobs::new(&store.paths);
     let blob_size = fs::metadata(blobs.path(spec.blob_digest)?)
         .map(|m| m.len())
         .ok();
+    if let Some(l) = present_layer(store, spec, blob_size)? {
+        return Ok(l);
+    }
+    let file = blobs.open(spec.blob_digest)?;
+    unpack_layer(store, spec, blob_size, file)
+}
+
+/// The record of a layer that is already unpacked, if it is.
+fn present_layer(
+    store: &Store,
+    spec: &LayerSpec<'_>,
+    blob_size: Option<u64>,
+) -> Result<Option<NewLayer>> {
+    let images = Images::new(store);
     if images.layer_present(spec.chain_id)? {
         if let Some(l) = images.layer(spec.chain_id)? {
-            return Ok(NewLayer {
+            return Ok(Some(NewLayer {
                 chain_id: l.chain_id,
                 diff_id: l.diff_id,
                 parent: spec.parent.map(str::to_string),
@@ -39,18 +52,28 @@ pub fn ensure_layer(store: &Store, spec: &LayerSpec<'_>) -> Result<NewLayer> {
                 blob_digest: Some(spec.blob_digest.to_string()),
                 blob_size,
                 media_type: spec.media_type.map(str::to_string),
-            });
+            }));
         }
     }
+    Ok(None)
+}
+
+/// Unpacks a layer from `blob` (its compressed or plain tar stream, e.g. a download
+/// still in progress) into place. The content must hash to the spec's diff id.
+pub fn unpack_layer<R: std::io::Read>(
+    store: &Store,
+    spec: &LayerSpec<'_>,
+    blob_size: Option<u64>,
+    blob: R,
+) -> Result<NewLayer> {
     let chain_hex = parse_digest(spec.chain_id)?;
     let scratch = store.tmp_dir()?;
     let staged = scratch.path().join("layer");
     let diff_dir = staged.join("diff");
     fs::create_dir_all(&diff_dir).ctx(|| format!("creating {}", diff_dir.display()))?;
 
-    let file = blobs.open(spec.blob_digest)?;
     let (kind, reader) =
-        decompress(file).ctx(|| format!("reading layer blob {}", spec.blob_digest))?;
+        decompress(blob).ctx(|| format!("reading layer blob {}", spec.blob_digest))?;
     let mut hashing = HashingReader::new(reader);
     let opts = layer::UnpackOptions {
         devices: layer::DevicePolicy::SkipUnderDev,

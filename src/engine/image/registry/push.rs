@@ -1,0 +1,468 @@
+//! `push`: uploads an image's layers and config (skipping blobs the registry has,
+//! trying a cross-repository mount from other repositories of the same registry the
+//! image came from), then its manifest, in Docker schema2 or OCI form as the image's
+//! layers were recorded. Uncompressed layer blobs (from docker-archive loads, import,
+//! commit) are gzipped on the way, as Docker does, deterministically so a second push
+//! finds them already there.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use bollard::models::PushImageInfo;
+
+use super::client::{read_small, Client};
+use super::manifest::{self, Descriptor, Manifest};
+use super::progress::{self, Throttle};
+use super::pull::record_digest;
+use super::settings::Settings;
+use super::{creds, errors, PushOptions};
+use crate::engine::error::{Error, IoContext, Result};
+use crate::engine::image::blobs::Blobs;
+use crate::engine::image::compress::Compression;
+use crate::engine::image::digest::HashingWriter;
+use crate::engine::image::records::{with_default_tag, ImageRecord, Images};
+use crate::engine::image::reference::Reference;
+use crate::engine::store::Store;
+
+struct Target<'a> {
+    client: &'a Client,
+    path: String,
+    scratch: &'a Path,
+}
+
+impl Target<'_> {
+    fn scopes(&self, extra: Option<&str>) -> Vec<String> {
+        let mut v = vec![format!("repository:{}:pull,push", self.path)];
+        if let Some(from) = extra {
+            v.push(format!("repository:{from}:pull"));
+        }
+        v
+    }
+}
+
+pub fn push(
+    store: &Store,
+    settings: &Settings,
+    reference: &str,
+    opts: &PushOptions,
+    progress: &mut dyn FnMut(&PushImageInfo),
+) -> Result<String> {
+    let r = Reference::parse(reference).map_err(|e| Error::invalid(e.to_string()))?;
+    if r.digest().is_some() {
+        return Err(Error::invalid(format!(
+            "cannot push a digest reference ({}): push a tag",
+            r.familiar()
+        )));
+    }
+    if opts.all_tags && r.tag().is_some() {
+        return Err(Error::invalid("tag can't be used with --all-tags/-a"));
+    }
+    let images = Images::new(store);
+    let targets: Vec<(Reference, ImageRecord)> = if opts.all_tags {
+        let mut v = Vec::new();
+        for img in images.list()? {
+            for t in &img.tags {
+                if let Ok(tr) = Reference::parse(t) {
+                    if tr.name() == r.name() {
+                        v.push((tr, img.clone()));
+                    }
+                }
+            }
+        }
+        v.sort_by_key(|a| a.0.to_string());
+        v
+    } else {
+        let t = with_default_tag(&r);
+        match images.resolve(&t.to_string()) {
+            Ok(id) => vec![(t, images.get(&id)?)],
+            Err(Error::NotFound(_)) => vec![],
+            Err(e) => return Err(e),
+        }
+    };
+    if targets.is_empty() {
+        return Err(Error::NotFound(format!(
+            "An image does not exist locally with the tag: {}",
+            r.familiar_name()
+        )));
+    }
+    progress(&progress::push_status(
+        None,
+        &format!("The push refers to repository [{}]", r.name()),
+    ));
+    let host = r.registry_host().to_string();
+    let c = match &opts.credentials {
+        Some(c) => Some(c.clone()),
+        None => creds::lookup(&settings.docker_config, &host)?,
+    };
+    let client = Client::connect(settings, &host, c)?;
+    let scratch = store.tmp_dir()?;
+    let target = Target {
+        client: &client,
+        path: r.path().to_string(),
+        scratch: scratch.path(),
+    };
+    let mut last = String::new();
+    for (tagged, img) in &targets {
+        last = push_image(store, &target, tagged, img, progress)?;
+    }
+    Ok(last)
+}
+
+fn push_image(
+    store: &Store,
+    t: &Target<'_>,
+    tagged: &Reference,
+    img: &ImageRecord,
+    progress: &mut dyn FnMut(&PushImageInfo),
+) -> Result<String> {
+    let images = Images::new(store);
+    let blobs = Blobs::new(&store.paths);
+    let mut records = Vec::new();
+    for c in &img.layers {
+        records.push(images.layer(c)?.ok_or_else(|| {
+            Error::not_found(format!(
+                "layer {c} of image {} is missing from the store: remove the image and load or pull it again",
+                img.id
+            ))
+        })?);
+    }
+    let oci = records.iter().any(|l| {
+        l.media_type
+            .as_deref()
+            .is_some_and(|m| m.starts_with("application/vnd.oci."))
+    });
+    let mount_from = mount_sources(img, tagged);
+    for l in &records {
+        progress(&progress::push_status(
+            Some(&progress::short(&l.diff_id)),
+            "Preparing",
+        ));
+    }
+    let mut descriptors = Vec::new();
+    for l in &records {
+        let id = progress::short(&l.diff_id);
+        let blob = l.blob_digest.as_deref().ok_or_else(|| {
+            Error::not_found(format!(
+                "layer {} has no stored blob to push: remove the image and load or pull it again",
+                l.diff_id
+            ))
+        })?;
+        let (desc, file) = layer_blob(&blobs, t.scratch, blob, l.media_type.as_deref(), oci)?;
+        push_blob(t, &desc, &file, &id, &mount_from, progress)?;
+        descriptors.push(desc);
+    }
+    let config = Descriptor {
+        media_type: if oci {
+            manifest::OCI_CONFIG
+        } else {
+            manifest::DOCKER_CONFIG
+        }
+        .into(),
+        digest: img.id.clone(),
+        size: img.config_bytes.len() as u64,
+        platform: None,
+        annotations: None,
+    };
+    blobs.put_bytes(t.scratch, &img.config_bytes, Some(&img.id))?;
+    let config_file = blobs.path(&img.id)?;
+    push_blob(t, &config, &config_file, "", &[], &mut |_| {})?;
+    let m = Manifest {
+        schema_version: 2,
+        media_type: Some(
+            if oci {
+                manifest::OCI_MANIFEST
+            } else {
+                manifest::DOCKER_MANIFEST
+            }
+            .into(),
+        ),
+        config,
+        layers: descriptors,
+    };
+    let body = serde_json::to_vec_pretty(&m)
+        .map_err(|e| Error::Other(format!("encoding the manifest: {e}")))?;
+    let digest = crate::engine::image::digest::sha256_digest(&body);
+    let tag = tagged.tag().unwrap_or("latest");
+    let url = t.client.url(&format!("/v2/{}/manifests/{tag}", t.path));
+    let media = m.media_type.clone().unwrap_or_default();
+    let mut resp = t
+        .client
+        .execute("PUT", &url, &t.scopes(None), &mut |auth| {
+            let mut r = t.client.agent().put(&url).header("Content-Type", &media);
+            if let Some(a) = auth {
+                r = r.header("Authorization", a);
+            }
+            r.send(&body[..])
+        })?;
+    let status = resp.status().as_u16();
+    if !(200..300).contains(&status) {
+        let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
+        return Err(push_error(status, &b, tagged, "pushing the manifest"));
+    }
+    progress(&progress::push_status(
+        None,
+        &format!("{tag}: digest: {digest} size: {}", body.len()),
+    ));
+    let repo_digest = tagged
+        .with_digest(&digest)
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    record_digest(store, &img.id, &repo_digest)?;
+    Ok(digest)
+}
+
+/// Other repositories on the same registry this image is known under: candidates for a
+/// cross-repository blob mount.
+fn mount_sources(img: &ImageRecord, target: &Reference) -> Vec<String> {
+    let mut v: Vec<String> = img
+        .tags
+        .iter()
+        .chain(&img.digests)
+        .filter_map(|s| Reference::parse(s).ok())
+        .filter(|r| r.domain() == target.domain() && r.path() != target.path())
+        .map(|r| r.path().to_string())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The blob to upload for a layer and its descriptor: compressed blobs as stored,
+/// uncompressed ones gzipped into scratch space.
+fn layer_blob(
+    blobs: &Blobs<'_>,
+    scratch: &Path,
+    digest: &str,
+    media_type: Option<&str>,
+    oci: bool,
+) -> Result<(Descriptor, PathBuf)> {
+    let path = blobs.path(digest)?;
+    let mut f = blobs.open(digest)?;
+    let mut head = [0u8; 4];
+    let n = f.read(&mut head).ctx(|| format!("reading blob {digest}"))?;
+    let kind = Compression::detect(&head[..n]);
+    let size = f.metadata().ctx(|| format!("reading blob {digest}"))?.len();
+    let media = |k: Compression| -> String {
+        match (k, oci) {
+            (Compression::Zstd, true) => "application/vnd.oci.image.layer.v1.tar+zstd".into(),
+            (Compression::Zstd, false) => {
+                "application/vnd.docker.image.rootfs.diff.tar.zstd".into()
+            }
+            (_, true) => manifest::OCI_LAYER_GZIP.into(),
+            (_, false) => manifest::DOCKER_LAYER_GZIP.into(),
+        }
+    };
+    if kind != Compression::None {
+        let mt = media_type
+            .filter(|m| {
+                m.contains("gzip") == (kind == Compression::Gzip)
+                    && m.contains("zstd") == (kind == Compression::Zstd)
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| media(kind));
+        return Ok((descriptor(mt, digest, size), path));
+    }
+    let src = BufReader::with_capacity(1 << 20, blobs.open(digest)?);
+    let tmp = tempfile::NamedTempFile::new_in(scratch)
+        .ctx(|| format!("creating a scratch file in {}", scratch.display()))?;
+    let hashing = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
+    // Header without name or mtime: the same layer always compresses to the same bytes.
+    let mut gz = flate2::GzBuilder::new().write(hashing, flate2::Compression::fast());
+    let mut src = src;
+    std::io::copy(&mut src, &mut gz).ctx(|| format!("compressing layer {digest}"))?;
+    let hashing = gz.finish().ctx(|| format!("compressing layer {digest}"))?;
+    let (buf, gz_digest, gz_size) = hashing.finish();
+    let mut file = buf
+        .into_inner()
+        .map_err(|e| Error::io("writing a compressed layer", e.into_error()))?;
+    file.flush()
+        .ctx(|| "writing a compressed layer".to_string())?;
+    let (_, kept) = file
+        .keep()
+        .map_err(|e| Error::io("keeping a compressed layer", e.error))?;
+    Ok((
+        descriptor(media(Compression::Gzip), &gz_digest, gz_size),
+        kept,
+    ))
+}
+
+fn descriptor(media_type: String, digest: &str, size: u64) -> Descriptor {
+    Descriptor {
+        media_type,
+        digest: digest.to_string(),
+        size,
+        platform: None,
+        annotations: None,
+    }
+}
+
+fn push_error(status: u16, body: &[u8], r: &Reference, what: &str) -> Error {
+    if status == 401 || status == 403 {
+        let detail = errors::registry_errors(body)
+            .unwrap_or_else(|| "requested access to the resource is denied".into());
+        return Error::Other(format!(
+            "push access denied for {}: {detail}",
+            r.familiar_name()
+        ));
+    }
+    errors::status(status, body, &format!("{what} to {}", r.familiar_name()))
+}
+
+fn push_blob(
+    t: &Target<'_>,
+    d: &Descriptor,
+    file: &Path,
+    id: &str,
+    mount_from: &[String],
+    progress: &mut dyn FnMut(&PushImageInfo),
+) -> Result<()> {
+    let c = t.client;
+    let repo = Reference::parse(&format!("{}/{}", c.host, t.path))
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    let head_url = c.url(&format!("/v2/{}/blobs/{}", t.path, d.digest));
+    let resp = c.execute("HEAD", &head_url, &t.scopes(None), &mut |auth| {
+        let mut r = c.agent().head(&head_url);
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        r.call()
+    })?;
+    match resp.status().as_u16() {
+        200 => {
+            if !id.is_empty() {
+                progress(&progress::push_status(Some(id), "Layer already exists"));
+            }
+            return Ok(());
+        }
+        401 | 403 => {
+            return Err(push_error(
+                resp.status().as_u16(),
+                &[],
+                &repo,
+                "checking a blob",
+            ))
+        }
+        _ => {}
+    }
+    let mut location = None;
+    for from in mount_from {
+        let url = c.url(&format!(
+            "/v2/{}/blobs/uploads/?mount={}&from={from}",
+            t.path, d.digest
+        ));
+        let resp = c.execute("POST", &url, &t.scopes(Some(from)), &mut |auth| {
+            let mut r = c.agent().post(&url);
+            if let Some(a) = auth {
+                r = r.header("Authorization", a);
+            }
+            r.send_empty()
+        })?;
+        match resp.status().as_u16() {
+            201 => {
+                if !id.is_empty() {
+                    progress(&progress::push_status(
+                        Some(id),
+                        &format!("Mounted from {from}"),
+                    ));
+                }
+                return Ok(());
+            }
+            // The registry could not mount but opened an upload session instead.
+            202 => {
+                location = header(&resp, "location");
+                break;
+            }
+            _ => {}
+        }
+    }
+    let location = match location {
+        Some(l) => l,
+        None => {
+            let url = c.url(&format!("/v2/{}/blobs/uploads/", t.path));
+            let mut resp = c.execute("POST", &url, &t.scopes(None), &mut |auth| {
+                let mut r = c.agent().post(&url);
+                if let Some(a) = auth {
+                    r = r.header("Authorization", a);
+                }
+                r.send_empty()
+            })?;
+            let status = resp.status().as_u16();
+            if status != 202 {
+                let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
+                return Err(push_error(status, &b, &repo, "starting an upload"));
+            }
+            header(&resp, "location").ok_or_else(|| {
+                Error::Other(format!(
+                    "the registry {} opened an upload without a Location",
+                    c.host
+                ))
+            })?
+        }
+    };
+    let mut url = c.absolute(&location);
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(&format!("digest={}", d.digest));
+    let total = d.size;
+    let mut resp = c.execute("PUT", &url, &t.scopes(None), &mut |auth| {
+        let f = File::open(file).map_err(ureq::Error::Io)?;
+        let mut reader = Counting {
+            inner: BufReader::with_capacity(1 << 20, f),
+            current: 0,
+            total,
+            throttle: Throttle::new(total),
+            id,
+            progress: &mut *progress,
+        };
+        let mut r = c
+            .agent()
+            .put(&url)
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Length", total.to_string());
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        r.send(ureq::SendBody::from_reader(&mut reader))
+    })?;
+    let status = resp.status().as_u16();
+    if status != 201 {
+        let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
+        return Err(push_error(
+            status,
+            &b,
+            &repo,
+            &format!("uploading blob {}", d.digest),
+        ));
+    }
+    if !id.is_empty() {
+        progress(&progress::push_status(Some(id), "Pushed"));
+    }
+    Ok(())
+}
+
+fn header(resp: &super::client::Reply, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Reports upload progress as the HTTP client reads the file.
+struct Counting<'a, R> {
+    inner: R,
+    current: u64,
+    total: u64,
+    throttle: Throttle,
+    id: &'a str,
+    progress: &'a mut dyn FnMut(&PushImageInfo),
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.current += n as u64;
+        if !self.id.is_empty() && self.throttle.due(self.current, self.total) {
+            (self.progress)(&progress::push_bytes(self.id, self.current, self.total));
+        }
+        Ok(n)
+    }
+}
