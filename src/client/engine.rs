@@ -17,9 +17,11 @@ use tokio::sync::mpsc;
 
 use super::convert;
 use super::{
-    BoxStream, Client, ClientError, ContainerAction, EventsFrom, LogLine, LogRequest,
-    LogStreamKind, Result, StatsSample,
+    BoxStream, Client, ClientError, ContainerAction, EventsFrom, ExecOptions, LogLine, LogRequest,
+    LogStreamKind, Result, Session, SessionInput, SessionOutput, StatsSample,
 };
+use crate::engine::runtime::attach::{self, AttachClient};
+use crate::engine::runtime::exec::ExecConfig;
 use crate::engine::runtime::logs::{self, ReadOptions, Stream};
 use crate::engine::Engine;
 
@@ -95,6 +97,59 @@ fn log_line(e: &logs::LogEntry) -> LogLine {
         time: Some(e.time),
         text,
     }
+}
+
+/// Turns an attach connection into a session: one thread relays the monitor's frames
+/// out, another the console's input in. When the console drops its input sender the
+/// connection is shut down, which also ends the output thread's read.
+fn session(client: AttachClient, what: String) -> Result<Session> {
+    let mut reader = client
+        .try_clone()
+        .map_err(|e| ClientError::other(format!("{what}: cloning the attach socket: {e}")))?;
+    let (out_tx, out_rx) = mpsc::channel(CHANNEL_DEPTH);
+    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<SessionInput>();
+    std::thread::Builder::new()
+        .name("berth-session-out".into())
+        .spawn(move || loop {
+            let item = match reader.next_frame() {
+                Ok(Some((attach::STDOUT, data))) => Ok(SessionOutput::Stdout(data)),
+                Ok(Some((attach::STDERR, data))) => Ok(SessionOutput::Stderr(data)),
+                Ok(Some((attach::EXIT, code))) => Ok(SessionOutput::Exited(
+                    String::from_utf8_lossy(&code).trim().parse().ok(),
+                )),
+                Ok(Some(_)) => continue,
+                Ok(None) => Ok(SessionOutput::Exited(None)),
+                Err(e) => Err(ClientError::other(format!("{what}: {e}"))),
+            };
+            let last = !matches!(
+                item,
+                Ok(SessionOutput::Stdout(_)) | Ok(SessionOutput::Stderr(_))
+            );
+            if out_tx.blocking_send(item).is_err() || last {
+                return;
+            }
+        })
+        .map_err(|e| ClientError::other(format!("starting the session reader: {e}")))?;
+    let mut writer = client;
+    std::thread::Builder::new()
+        .name("berth-session-in".into())
+        .spawn(move || {
+            while let Some(input) = in_rx.blocking_recv() {
+                let sent = match input {
+                    SessionInput::Stdin(data) => writer.send_stdin(&data),
+                    SessionInput::Resize { rows, cols } => writer.resize(rows, cols),
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+            writer.shutdown();
+        })
+        .map_err(|e| ClientError::other(format!("starting the session writer: {e}")))?;
+    Ok(Session {
+        output: receiver_stream(out_rx),
+        input: in_tx,
+    })
 }
 
 #[async_trait]
@@ -237,6 +292,48 @@ impl Client for EngineClient {
         let id = id.to_string();
         self.blocking(move |e| Ok(convert::top(&e.container_top(&id)?)))
             .await
+    }
+
+    async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session> {
+        let id = id.to_string();
+        let (client, what) = self
+            .blocking(move |e| {
+                let cfg = ExecConfig {
+                    cmd: opts.cmd,
+                    env: opts.env,
+                    user: opts.user,
+                    working_dir: opts.working_dir,
+                    tty: opts.tty,
+                    stdin: true,
+                    privileged: false,
+                };
+                let rec = e.container_get(&id)?;
+                let (client, monitor_end) = AttachClient::pair()?;
+                match e.container_exec(&rec.id, &cfg, Some(monitor_end))? {
+                    Ok(()) => Ok((client, format!("exec in {}", rec.name))),
+                    Err(err) => Err(ClientError::other(err.message)),
+                }
+            })
+            .await?;
+        session(client, what)
+    }
+
+    async fn attach_session(&self, id: &str) -> Result<Session> {
+        let id = id.to_string();
+        let (client, what) = self
+            .blocking(move |e| {
+                let rec = e.container_get(&id)?;
+                if rec.state.paused {
+                    return Err(ClientError::conflict(format!(
+                        "You cannot attach to a paused container {}, unpause it first",
+                        rec.name
+                    )));
+                }
+                let client = AttachClient::connect(&rec.id)?;
+                Ok((client, format!("attach to {}", rec.name)))
+            })
+            .await?;
+        session(client, what)
     }
 
     async fn images(&self) -> Result<Vec<ImageSummary>> {

@@ -206,6 +206,8 @@ pub struct App {
     pub mouse: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// Exec and attach sessions in terminal panes.
+    pub terms: super::terminal::Terminals,
     event_log: VecDeque<EventItem>,
     event_seq: u64,
     stats_inflight: HashSet<String>,
@@ -256,6 +258,7 @@ impl App {
             quit: false,
             mouse: settings_mouse,
             dirty: true,
+            terms: Default::default(),
             event_log: VecDeque::new(),
             event_seq: 0,
             stats_inflight: HashSet::new(),
@@ -329,6 +332,7 @@ impl App {
             Msg::Resize(w, h) => {
                 self.size = (w, h);
                 self.rescroll();
+                self.resize_terminals(&mut fx);
                 self.dirty = true;
             }
             Msg::Tick(now) => self.on_tick(now, &mut fx),
@@ -477,6 +481,8 @@ impl App {
                 Ok(m) => self.info(m),
                 Err(e) => self.error(e),
             },
+            Msg::TermOutput { pane, data } => self.on_term_output(pane, &data),
+            Msg::TermEnded { pane, code, error } => self.on_term_ended(pane, code, error, &mut fx),
             Msg::DetailsDue(generation) => {
                 if generation == self.details.generation {
                     self.load_details(&mut fx);

@@ -97,6 +97,27 @@ pub enum Effect {
     MouseCapture(bool),
     /// Puts text on the user's clipboard (the terminal loop writes OSC 52).
     Clipboard(String),
+    /// Opens a terminal session: an exec of `exec`, or (None) an attach.
+    OpenTerm {
+        pane: u64,
+        container: String,
+        exec: Option<Vec<String>>,
+        rows: u16,
+        cols: u16,
+    },
+    TermInput {
+        pane: u64,
+        data: Vec<u8>,
+    },
+    TermResize {
+        pane: u64,
+        rows: u16,
+        cols: u16,
+    },
+    /// Lets go of a session (detaching from a process that still runs).
+    CloseTerm {
+        pane: u64,
+    },
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
     Debounce {
         generation: u64,
@@ -149,6 +170,17 @@ pub enum Msg {
         result: Result<String, String>,
     },
     DetailsDue(u64),
+    TermOutput {
+        pane: u64,
+        data: Vec<u8>,
+    },
+    /// A terminal session ended: its process exited (with its code when known), the
+    /// backend hung up, or it never opened (`error`).
+    TermEnded {
+        pane: u64,
+        code: Option<i64>,
+        error: Option<String>,
+    },
     /// A status-bar message from a task that changes no list.
     Note(Result<String, String>),
 }
