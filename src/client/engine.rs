@@ -232,6 +232,7 @@ impl Client for EngineClient {
             .spawn(move || {
                 let opts = ReadOptions {
                     tail: req.tail,
+                    until: req.until,
                     ..ReadOptions::default()
                 };
                 if !req.follow && !path.exists() {

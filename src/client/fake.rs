@@ -374,6 +374,13 @@ impl FakeClient {
         self.lock().calls.clone()
     }
 
+    /// Appends a record to a container's log (for tests of how lines are drawn).
+    pub fn add_log(&self, id: &str, line: LogLine) -> Result<()> {
+        let mut s = self.lock();
+        Self::find(&mut s, id)?.logs.push(line);
+        Ok(())
+    }
+
     /// Makes the next call with this verb ("stop", "rm", ...) fail with a conflict.
     pub fn fail_next(&self, verb: &str) {
         self.lock().fail_next = Some(verb.to_string());
@@ -687,11 +694,12 @@ impl Client for FakeClient {
         let lines = {
             let mut s = self.lock();
             let c = Self::find(&mut s, id)?;
-            let skip = req
-                .tail
-                .map(|t| c.logs.len().saturating_sub(t))
-                .unwrap_or(0);
-            c.logs[skip..].to_vec()
+            let upto = match req.until {
+                Some(u) => c.logs.partition_point(|l| l.time.is_none_or(|t| t <= u)),
+                None => c.logs.len(),
+            };
+            let skip = req.tail.map(|t| upto.saturating_sub(t)).unwrap_or(0);
+            c.logs[skip..upto].to_vec()
         };
         // Finite even with follow: tests must be able to wait for the stream to end.
         Ok(Box::pin(futures::stream::iter(lines.into_iter().map(Ok))))

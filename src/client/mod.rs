@@ -116,6 +116,9 @@ pub struct LogRequest {
     pub tail: Option<usize>,
     /// Keep delivering new records while the container runs.
     pub follow: bool,
+    /// Only records at or before this time (Docker's `until`): with `tail`, the page
+    /// of the log that ends there.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// One resource-usage sample with Docker's CPU % and memory maths already applied (a

@@ -212,6 +212,7 @@ pub struct App {
     event_seq: u64,
     stats_inflight: HashSet<String>,
     pub(super) top_inflight: bool,
+    older_inflight: bool,
     loads_inflight: BTreeSet<Load>,
     loads_pending: BTreeSet<Load>,
     ticks: u64,
@@ -263,6 +264,7 @@ impl App {
             event_seq: 0,
             stats_inflight: HashSet::new(),
             top_inflight: false,
+            older_inflight: false,
             loads_inflight: BTreeSet::new(),
             loads_pending: BTreeSet::new(),
             ticks: 0,
@@ -448,6 +450,16 @@ impl App {
                     self.dirty = true;
                 }
             }
+            Msg::OlderLogs { id, asked, result } => {
+                self.older_inflight = false;
+                if self.details.target.as_deref() == Some(id.as_str()) {
+                    match result {
+                        Ok(lines) => self.details.logs.prepend(lines, asked),
+                        Err(e) => self.error(format!("reading older log lines: {e}")),
+                    }
+                    self.dirty = true;
+                }
+            }
             Msg::LogEnded { id, error } => {
                 if self.details.target.as_deref() == Some(id.as_str()) {
                     self.details.log_state = match error {
@@ -490,7 +502,43 @@ impl App {
             }
         }
         self.sync_details(&mut fx);
+        self.sync_log_window(&mut fx);
         fx
+    }
+
+    /// A page of older log lines is being read.
+    pub fn older_inflight(&self) -> bool {
+        self.older_inflight
+    }
+
+    /// Pages older log lines in when the view reaches the first one held, and reads
+    /// the tail again when following resumes after newer lines were let go.
+    fn sync_log_window(&mut self, fx: &mut Vec<Effect>) {
+        if self.view != View::Containers {
+            return;
+        }
+        let Some(id) = self.details.target.clone() else {
+            return;
+        };
+        if self.details.logs.needs_reload() {
+            self.details.logs.reset();
+            self.details.log_state = LogState::Streaming;
+            fx.push(Effect::FollowLogs {
+                id,
+                tail: self.settings.log_tail,
+            });
+            self.dirty = true;
+        } else if !self.older_inflight {
+            if let Some((before, skip)) = self.details.logs.wants_older() {
+                self.older_inflight = true;
+                fx.push(Effect::OlderLogs {
+                    id,
+                    before,
+                    skip,
+                    page: self.settings.log_tail,
+                });
+            }
+        }
     }
 
     fn on_tick(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {

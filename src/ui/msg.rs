@@ -79,6 +79,14 @@ pub enum Effect {
         tail: usize,
     },
     StopLogs,
+    /// Reads the page of the log before the lines held.
+    OlderLogs {
+        id: String,
+        before: DateTime<Utc>,
+        /// Held lines at exactly `before` (the page must not repeat them).
+        skip: usize,
+        page: usize,
+    },
     Batch {
         op: Op,
         targets: Vec<Target>,
@@ -153,6 +161,11 @@ pub enum Msg {
     LogLines {
         id: String,
         lines: Vec<LogLine>,
+    },
+    OlderLogs {
+        id: String,
+        asked: usize,
+        result: Result<Vec<LogLine>, String>,
     },
     LogEnded {
         id: String,

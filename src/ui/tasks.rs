@@ -122,6 +122,19 @@ impl Tasks {
                     Err(e) => Err(format!("saving the log: {e}")),
                 }))
             }),
+            Effect::OlderLogs {
+                id,
+                before,
+                skip,
+                page,
+            } => self.spawn(async move {
+                let result = older_page(c.as_ref(), &id, before, skip, page).await;
+                Some(Msg::OlderLogs {
+                    id,
+                    asked: page,
+                    result: text(result),
+                })
+            }),
             Effect::OpenTerm {
                 pane,
                 container,
@@ -173,6 +186,7 @@ impl Tasks {
                     let req = LogRequest {
                         tail: Some(tail),
                         follow: true,
+                        until: None,
                     };
                     // Fused: polling on after the end (see below) must stay harmless.
                     let mut stream = match c.logs(&id, req).await {
@@ -357,6 +371,40 @@ impl Tasks {
             }
         }
     }
+}
+
+/// The `page` records before the `skip` oldest ones held (which all have the time
+/// `before`). A backend may answer `until` in whole seconds, so anything newer is cut
+/// here rather than trusted to the query.
+async fn older_page(
+    c: &dyn Client,
+    id: &str,
+    before: chrono::DateTime<chrono::Utc>,
+    skip: usize,
+    page: usize,
+) -> crate::client::Result<Vec<crate::client::LogLine>> {
+    let req = LogRequest {
+        tail: Some(page + skip),
+        follow: false,
+        until: Some(before),
+    };
+    let mut stream = c.logs(id, req).await?;
+    let mut lines = Vec::new();
+    while let Some(l) = stream.next().await {
+        let l = l?;
+        if l.time.is_none_or(|t| t <= before) {
+            lines.push(l);
+        }
+    }
+    // The held lines at exactly `before` are the last ones of the answer.
+    let mut left = skip;
+    while left > 0 && lines.last().is_some_and(|l| l.time == Some(before)) {
+        lines.pop();
+        left -= 1;
+    }
+    let extra = lines.len().saturating_sub(page);
+    lines.drain(..extra);
+    Ok(lines)
 }
 
 /// Output chunks merged into one message at most (a burst costs one redraw).
