@@ -228,3 +228,31 @@ async fn a_million_line_log_opens_on_its_tail() {
     );
     assert_eq!(first.len(), 500);
 }
+
+/// Events written by another process (the CLI) reach the console at once: the events
+/// follower wakes on the database's change rather than polling it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_from_another_process_arrive_promptly() {
+    use berth::client::{Client, EventsFrom};
+    use futures::StreamExt;
+
+    let b = Berth::new();
+    b.load("busybox-docker-archive.tar");
+    let client = EngineClient::new(Engine::open(Some(b.path())).expect("opening the engine"));
+    let mut events = client.events(EventsFrom::Now).await.expect("subscribing");
+    // Let the follower reach its wait before the change.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t0 = Instant::now();
+    b.run(&["create", "--name", "e2e-evt", "busybox", "true"])
+        .ok();
+    let created = t0.elapsed();
+    let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("the stream is open")
+        .expect("an event, not an error");
+    let latency = t0.elapsed() - created;
+    assert_eq!(ev.action.as_deref(), Some("create"), "{ev:?}");
+    // Well under the 2 s the follower waits when nothing changes.
+    assert!(latency < Duration::from_millis(1000), "took {latency:?}");
+}

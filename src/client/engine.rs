@@ -3,6 +3,7 @@
 //! pool; the long-lived followers (logs, events) get a thread each that ends once the
 //! consumer drops its stream.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +14,8 @@ use bollard::models::{
     EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, Volume,
     VolumePruneResponse,
 };
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use tokio::sync::mpsc;
 
 use super::convert;
@@ -25,11 +28,15 @@ use crate::engine::runtime::exec::ExecConfig;
 use crate::engine::runtime::logs::{self, ReadOptions, Stream};
 use crate::engine::Engine;
 
-/// How often the events follower looks for new rows: the event log is a table that
-/// other processes (monitors, the CLI) append to, with no wake-up to wait on.
+/// The events follower reads new rows when the store's database changes (other
+/// processes, monitors and the CLI, append to its event table); this is how long it
+/// waits without a change before looking anyway, and how often it looks where inotify
+/// is unavailable.
+const EVENTS_IDLE: Duration = Duration::from_secs(2);
 const EVENTS_POLL: Duration = Duration::from_millis(250);
-/// How often a log follower re-reads the container's state to know when to stop.
-const STATE_RECHECK: Duration = Duration::from_millis(500);
+/// How often a log follower re-reads the container's state to know when to stop (a
+/// database read: an idle console pays for it).
+const STATE_RECHECK: Duration = Duration::from_secs(2);
 /// Records buffered between a follower thread and the UI before the thread waits.
 const CHANNEL_DEPTH: usize = 1024;
 
@@ -71,6 +78,37 @@ fn start(engine: &Engine, id: &str) -> Result<()> {
     match engine.container_start(id, None)? {
         Ok(()) => Ok(()),
         Err(e) => Err(ClientError::other(e.message)),
+    }
+}
+
+/// Wakes when a file in the store's database directory changes (a write to the
+/// database or its WAL), so the events follower needs no fast polling.
+struct DbWatch {
+    inotify: Option<Inotify>,
+}
+
+impl DbWatch {
+    fn new(db: &Path) -> DbWatch {
+        let dir = db.parent().unwrap_or(Path::new("."));
+        let mask = AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO;
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
+            .ok()
+            .filter(|i| i.add_watch(dir, mask).is_ok());
+        DbWatch { inotify }
+    }
+
+    /// Returns after a change, or after `idle` without one.
+    fn wait(&self, idle: Duration) {
+        let Some(i) = &self.inotify else {
+            std::thread::sleep(EVENTS_POLL);
+            return;
+        };
+        let timeout = PollTimeout::try_from(idle).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(i.as_fd(), PollFlags::POLLIN)];
+        if matches!(poll(&mut fds, timeout), Ok(n) if n > 0) {
+            // What changed does not matter: the table is read again anyway.
+            let _ = i.read_events();
+        }
     }
 }
 
@@ -422,6 +460,7 @@ impl Client for EngineClient {
         std::thread::Builder::new()
             .name("berth-events".into())
             .spawn(move || {
+                let watch = DbWatch::new(&engine.store().paths.db());
                 let mut seq = start;
                 while !tx.is_closed() {
                     match engine.events(seq, None, None) {
@@ -438,7 +477,7 @@ impl Client for EngineClient {
                             return;
                         }
                     }
-                    std::thread::sleep(EVENTS_POLL);
+                    watch.wait(EVENTS_IDLE);
                 }
             })
             .map_err(|e| ClientError::other(format!("starting the events follower: {e}")))?;
