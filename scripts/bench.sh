@@ -5,18 +5,49 @@
 #
 #   bash scripts/bench.sh            RUNS=15 bash scripts/bench.sh
 #   DEBIAN_ARCHIVE=path/to/debian-docker-archive.tar.gz bash scripts/bench.sh
+#   bash scripts/bench.sh console   only the console's idle benchmark (IDLE=60 CONTAINERS=50)
+#   BERTH=path/to/berth bash ...    use that binary instead of building a release one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-10}
 FIX=tests/fixtures
 DEBIAN_ARCHIVE=${DEBIAN_ARCHIVE:-../shared/fixtures/debian-docker-archive.tar.gz}
-cargo build --release --locked -q
-BERTH=${CARGO_TARGET_DIR:-$PWD/target}/release/berth
+if [ -z "${BERTH:-}" ]; then
+  cargo build --release --locked -q
+  BERTH=${CARGO_TARGET_DIR:-$PWD/target}/release/berth
+fi
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
 # The root's bridges and nftables table live on the host: remove them too.
 trap '$BERTH --root "$WORK/root" __network-teardown >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 B="$BERTH --root $WORK/root"
+
+# ---- the console idle (issue: console, item 10). Targets with 50 running containers,
+# idle for a minute: console CPU ≤ 0.5 % of a core, engine side ≤ 1 %, RSS ≤ 20 MB.
+# The console runs in a private tmux server at 160x45; CPU is read from /proc.
+console_idle() {
+  local n=${CONTAINERS:-50} idle=${IDLE:-60} sock="berth-bench-$$" hz pid mons i
+  command -v tmux >/dev/null || { echo "the console benchmark needs tmux (apt-get install tmux)" >&2; return 1; }
+  $B load -q -i $FIX/busybox-docker-archive.tar >/dev/null
+  for i in $(seq "$n"); do $B run -d --network none --name "bench-idle-$i" busybox sleep 3600 >/dev/null; done
+  tmux -L "$sock" -f /dev/null new-session -d -s idle -x 160 -y 45 "${BENCH_ENV:-} exec $B"
+  sleep 5 # the first frame, loads and stats samples
+  pid=$(tmux -L "$sock" list-panes -t idle -F '#{pane_pid}')
+  mons=$(pgrep -f -- "--root $WORK/root __monitor" || true)
+  hz=$(getconf CLK_TCK)
+  # utime + stime of a set of pids, in clock ticks
+  cputicks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
+  local c0 m0 c1 m1
+  c0=$(cputicks "$pid"); m0=$(cputicks $mons)
+  sleep "$idle"
+  c1=$(cputicks "$pid"); m1=$(cputicks $mons)
+  local rss; rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+  row "console idle, $n containers, ${idle}s: CPU % of a core" "$(awk -v d=$((c1 - c0)) -v hz="$hz" -v s="$idle" 'BEGIN {printf "%.2f", d / hz / s * 100}')" - -
+  row "  monitors (engine side), all $n: CPU %" "$(awk -v d=$((m1 - m0)) -v hz="$hz" -v s="$idle" 'BEGIN {printf "%.2f", d / hz / s * 100}')" - -
+  row "  console RSS (MB)" "$(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}')" - -
+  tmux -L "$sock" kill-server >/dev/null 2>&1 || true
+  for i in $(seq "$n"); do $B rm -f "bench-idle-$i" >/dev/null 2>&1 || true; done
+}
 
 have_docker=0; docker info >/dev/null 2>&1 && have_docker=1
 have_podman=0; command -v podman >/dev/null 2>&1 && podman info >/dev/null 2>&1 && have_podman=1
@@ -32,6 +63,11 @@ median() { # SETUP CMD
   printf '%s\n' "${samples[@]}" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'
 }
 row() { printf '%-44s %10s %10s %10s\n' "$@"; }
+if [ "${1:-}" = console ]; then
+  row "workload" berth docker podman
+  console_idle
+  exit 0
+fi
 
 row "workload (median ms)" berth docker podman
 row "--------------------------------------------" ---------- ---------- ----------
@@ -132,3 +168,5 @@ d=-; p=-
 [ $have_podman = 1 ] && p=$(median "podman rm -f berth-bench-web" "first_curl podman")
 row "run -d -p until the first curl answers" "$(median "$B rm -f berth-bench-web" "first_curl '$B'")" "$d" "$p"
 $B rm -f berth-bench-web >/dev/null 2>&1 || true
+
+console_idle

@@ -99,3 +99,160 @@ async fn stop_key_stops_a_real_container() {
     let rec = engine.container_get(&id).expect("the container record");
     assert!(!rec.state.running, "{:?}", rec.state);
 }
+
+/// A 1,000,000-record json-file log opens on its tail within 200 ms, older pages are
+/// read on scrolling up, and the console holds a bounded window of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_line_log_opens_on_its_tail() {
+    use berth::client::{Client, LogRequest};
+    use futures::StreamExt;
+    use std::io::Write;
+
+    const LINES: usize = 1_000_000;
+    let b = Berth::new();
+    b.load("busybox-docker-archive.tar");
+    let engine = Engine::open(Some(b.path())).expect("opening the engine");
+    let body = ContainerCreateBody {
+        image: Some("busybox".into()),
+        cmd: Some(vec!["true".into()]),
+        ..Default::default()
+    };
+    let id = engine
+        .container_create(Some("e2e-biglog".into()), body)
+        .expect("creating the container");
+    let path = engine.container_log_path(&id);
+    std::fs::create_dir_all(path.parent().expect("a log dir")).expect("creating the log dir");
+    let start = chrono::DateTime::parse_from_rfc3339("2026-05-01T00:00:00Z")
+        .expect("a time")
+        .with_timezone(&chrono::Utc);
+    {
+        let f = std::fs::File::create(&path).expect("creating the log");
+        let mut w = std::io::BufWriter::new(f);
+        for i in 0..LINES {
+            let t = start + chrono::Duration::microseconds(i as i64 * 10);
+            writeln!(
+                w,
+                r#"{{"log":"\u001b[32mline {i:07}\u001b[0m GET /api/items 200\n","stream":"stdout","time":"{}"}}"#,
+                t.format("%Y-%m-%dT%H:%M:%S%.9fZ")
+            )
+            .expect("writing the log");
+        }
+        w.flush().expect("writing the log");
+    }
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+
+    let client = Arc::new(EngineClient::new(engine));
+    let t0 = Instant::now();
+    let req = LogRequest {
+        tail: Some(500),
+        follow: false,
+        until: None,
+    };
+    let tail: Vec<_> = client
+        .logs(&id, req)
+        .await
+        .expect("reading the tail")
+        .collect()
+        .await;
+    let tail_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(tail.len(), 500);
+    let last = tail
+        .last()
+        .and_then(|l| l.as_ref().ok())
+        .expect("a last line");
+    assert!(
+        last.text.contains(&format!("line {:07}", LINES - 1)),
+        "{last:?}"
+    );
+    eprintln!(
+        "1,000,000-line log ({} MB): tail of 500 read in {tail_ms:.1} ms",
+        size / 1_000_000
+    );
+    assert!(
+        tail_ms <= 200.0,
+        "the tail took {tail_ms:.1} ms (limit 200 ms)"
+    );
+
+    let settings = Settings {
+        log_tail: 500,
+        log_lines: 2000,
+        ..Settings::default()
+    };
+    let mut h = Harness::with_log_wait(
+        client,
+        settings,
+        chrono::Utc::now(),
+        120,
+        40,
+        Duration::from_millis(200),
+    )
+    .await;
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("line {:07}", LINES - 1)),
+        "{screen}"
+    );
+    assert_eq!(h.app.details.logs.len(), 500);
+    // Ten pages up: each is read when the view reaches the first line held.
+    let t0 = Instant::now();
+    for _ in 0..10 {
+        h.keys(&["enter", "g"]).await;
+    }
+    let pages_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    eprintln!("10 older pages of 500 read in {pages_ms:.0} ms");
+    // The view stays on the line it reached while the tenth page went in front of it.
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("line {:07}", LINES - 500 * 10)),
+        "{screen}"
+    );
+    assert_eq!(h.app.details.logs.len(), 2000, "the window stays bounded");
+
+    // The worst page: the log's first, found by walking back over the whole file.
+    let client = EngineClient::new(Engine::open(Some(b.path())).expect("reopening the engine"));
+    let t0 = Instant::now();
+    let req = LogRequest {
+        tail: Some(500),
+        follow: false,
+        until: Some(start + chrono::Duration::microseconds(999 * 10)),
+    };
+    let first: Vec<_> = client
+        .logs(&id, req)
+        .await
+        .expect("reading the first page")
+        .collect()
+        .await;
+    eprintln!(
+        "the first page (500 records before record 1000) read in {:.0} ms",
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    assert_eq!(first.len(), 500);
+}
+
+/// Events written by another process (the CLI) reach the console at once: the events
+/// follower wakes on the database's change rather than polling it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_from_another_process_arrive_promptly() {
+    use berth::client::{Client, EventsFrom};
+    use futures::StreamExt;
+
+    let b = Berth::new();
+    b.load("busybox-docker-archive.tar");
+    let client = EngineClient::new(Engine::open(Some(b.path())).expect("opening the engine"));
+    let mut events = client.events(EventsFrom::Now).await.expect("subscribing");
+    // Let the follower reach its wait before the change.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t0 = Instant::now();
+    b.run(&["create", "--name", "e2e-evt", "busybox", "true"])
+        .ok();
+    let created = t0.elapsed();
+    let ev = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("an event within 10 s")
+        .expect("the stream is open")
+        .expect("an event, not an error");
+    let latency = t0.elapsed() - created;
+    assert_eq!(ev.action.as_deref(), Some("create"), "{ev:?}");
+    // Well under the 2 s the follower waits when nothing changes.
+    assert!(latency < Duration::from_millis(1000), "took {latency:?}");
+}

@@ -120,6 +120,13 @@ async fn screenshots() {
         ..Scene::default()
     };
     shot("palette", dark(), DARK, big, palette).await;
+    let shell = Scene {
+        keys: &["e"],
+        typed: "echo hello from a terminal pane",
+        after: &["enter"],
+        ..Scene::default()
+    };
+    shot("terminal", dark(), DARK, big, shell).await;
     let busy = || Scene {
         ticks: 20,
         ..Scene::default()

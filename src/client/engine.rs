@@ -3,6 +3,7 @@
 //! pool; the long-lived followers (logs, events) get a thread each that ends once the
 //! consumer drops its stream.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,21 +14,29 @@ use bollard::models::{
     EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, Volume,
     VolumePruneResponse,
 };
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use tokio::sync::mpsc;
 
 use super::convert;
 use super::{
-    BoxStream, Client, ClientError, ContainerAction, EventsFrom, LogLine, LogRequest,
-    LogStreamKind, Result, StatsSample,
+    BoxStream, Client, ClientError, ContainerAction, EventsFrom, ExecOptions, LogLine, LogRequest,
+    LogStreamKind, Result, Session, SessionInput, SessionOutput, StatsSample,
 };
+use crate::engine::runtime::attach::{self, AttachClient};
+use crate::engine::runtime::exec::ExecConfig;
 use crate::engine::runtime::logs::{self, ReadOptions, Stream};
 use crate::engine::Engine;
 
-/// How often the events follower looks for new rows: the event log is a table that
-/// other processes (monitors, the CLI) append to, with no wake-up to wait on.
+/// The events follower reads new rows when the store's database changes (other
+/// processes, monitors and the CLI, append to its event table); this is how long it
+/// waits without a change before looking anyway, and how often it looks where inotify
+/// is unavailable.
+const EVENTS_IDLE: Duration = Duration::from_secs(2);
 const EVENTS_POLL: Duration = Duration::from_millis(250);
-/// How often a log follower re-reads the container's state to know when to stop.
-const STATE_RECHECK: Duration = Duration::from_millis(500);
+/// How often a log follower re-reads the container's state to know when to stop (a
+/// database read: an idle console pays for it).
+const STATE_RECHECK: Duration = Duration::from_secs(2);
 /// Records buffered between a follower thread and the UI before the thread waits.
 const CHANNEL_DEPTH: usize = 1024;
 
@@ -72,6 +81,37 @@ fn start(engine: &Engine, id: &str) -> Result<()> {
     }
 }
 
+/// Wakes when a file in the store's database directory changes (a write to the
+/// database or its WAL), so the events follower needs no fast polling.
+struct DbWatch {
+    inotify: Option<Inotify>,
+}
+
+impl DbWatch {
+    fn new(db: &Path) -> DbWatch {
+        let dir = db.parent().unwrap_or(Path::new("."));
+        let mask = AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO;
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
+            .ok()
+            .filter(|i| i.add_watch(dir, mask).is_ok());
+        DbWatch { inotify }
+    }
+
+    /// Returns after a change, or after `idle` without one.
+    fn wait(&self, idle: Duration) {
+        let Some(i) = &self.inotify else {
+            std::thread::sleep(EVENTS_POLL);
+            return;
+        };
+        let timeout = PollTimeout::try_from(idle).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(i.as_fd(), PollFlags::POLLIN)];
+        if matches!(poll(&mut fds, timeout), Ok(n) if n > 0) {
+            // What changed does not matter: the table is read again anyway.
+            let _ = i.read_events();
+        }
+    }
+}
+
 /// Turns a channel's receiving end into a stream.
 fn receiver_stream<T: Send + 'static>(rx: mpsc::Receiver<Result<T>>) -> BoxStream<T> {
     Box::pin(futures::stream::unfold(rx, |mut rx| async move {
@@ -95,6 +135,59 @@ fn log_line(e: &logs::LogEntry) -> LogLine {
         time: Some(e.time),
         text,
     }
+}
+
+/// Turns an attach connection into a session: one thread relays the monitor's frames
+/// out, another the console's input in. When the console drops its input sender the
+/// connection is shut down, which also ends the output thread's read.
+fn session(client: AttachClient, what: String) -> Result<Session> {
+    let mut reader = client
+        .try_clone()
+        .map_err(|e| ClientError::other(format!("{what}: cloning the attach socket: {e}")))?;
+    let (out_tx, out_rx) = mpsc::channel(CHANNEL_DEPTH);
+    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<SessionInput>();
+    std::thread::Builder::new()
+        .name("berth-session-out".into())
+        .spawn(move || loop {
+            let item = match reader.next_frame() {
+                Ok(Some((attach::STDOUT, data))) => Ok(SessionOutput::Stdout(data)),
+                Ok(Some((attach::STDERR, data))) => Ok(SessionOutput::Stderr(data)),
+                Ok(Some((attach::EXIT, code))) => Ok(SessionOutput::Exited(
+                    String::from_utf8_lossy(&code).trim().parse().ok(),
+                )),
+                Ok(Some(_)) => continue,
+                Ok(None) => Ok(SessionOutput::Exited(None)),
+                Err(e) => Err(ClientError::other(format!("{what}: {e}"))),
+            };
+            let last = !matches!(
+                item,
+                Ok(SessionOutput::Stdout(_)) | Ok(SessionOutput::Stderr(_))
+            );
+            if out_tx.blocking_send(item).is_err() || last {
+                return;
+            }
+        })
+        .map_err(|e| ClientError::other(format!("starting the session reader: {e}")))?;
+    let mut writer = client;
+    std::thread::Builder::new()
+        .name("berth-session-in".into())
+        .spawn(move || {
+            while let Some(input) = in_rx.blocking_recv() {
+                let sent = match input {
+                    SessionInput::Stdin(data) => writer.send_stdin(&data),
+                    SessionInput::Resize { rows, cols } => writer.resize(rows, cols),
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+            writer.shutdown();
+        })
+        .map_err(|e| ClientError::other(format!("starting the session writer: {e}")))?;
+    Ok(Session {
+        output: receiver_stream(out_rx),
+        input: in_tx,
+    })
 }
 
 #[async_trait]
@@ -177,6 +270,7 @@ impl Client for EngineClient {
             .spawn(move || {
                 let opts = ReadOptions {
                     tail: req.tail,
+                    until: req.until,
                     ..ReadOptions::default()
                 };
                 if !req.follow && !path.exists() {
@@ -237,6 +331,48 @@ impl Client for EngineClient {
         let id = id.to_string();
         self.blocking(move |e| Ok(convert::top(&e.container_top(&id)?)))
             .await
+    }
+
+    async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session> {
+        let id = id.to_string();
+        let (client, what) = self
+            .blocking(move |e| {
+                let cfg = ExecConfig {
+                    cmd: opts.cmd,
+                    env: opts.env,
+                    user: opts.user,
+                    working_dir: opts.working_dir,
+                    tty: opts.tty,
+                    stdin: true,
+                    privileged: false,
+                };
+                let rec = e.container_get(&id)?;
+                let (client, monitor_end) = AttachClient::pair()?;
+                match e.container_exec(&rec.id, &cfg, Some(monitor_end))? {
+                    Ok(()) => Ok((client, format!("exec in {}", rec.name))),
+                    Err(err) => Err(ClientError::other(err.message)),
+                }
+            })
+            .await?;
+        session(client, what)
+    }
+
+    async fn attach_session(&self, id: &str) -> Result<Session> {
+        let id = id.to_string();
+        let (client, what) = self
+            .blocking(move |e| {
+                let rec = e.container_get(&id)?;
+                if rec.state.paused {
+                    return Err(ClientError::conflict(format!(
+                        "You cannot attach to a paused container {}, unpause it first",
+                        rec.name
+                    )));
+                }
+                let client = AttachClient::connect(&rec.id)?;
+                Ok((client, format!("attach to {}", rec.name)))
+            })
+            .await?;
+        session(client, what)
     }
 
     async fn images(&self) -> Result<Vec<ImageSummary>> {
@@ -324,6 +460,7 @@ impl Client for EngineClient {
         std::thread::Builder::new()
             .name("berth-events".into())
             .spawn(move || {
+                let watch = DbWatch::new(&engine.store().paths.db());
                 let mut seq = start;
                 while !tx.is_closed() {
                     match engine.events(seq, None, None) {
@@ -340,7 +477,7 @@ impl Client for EngineClient {
                             return;
                         }
                     }
-                    std::thread::sleep(EVENTS_POLL);
+                    watch.wait(EVENTS_IDLE);
                 }
             })
             .map_err(|e| ClientError::other(format!("starting the events follower: {e}")))?;

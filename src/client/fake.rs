@@ -17,8 +17,8 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use super::{
-    BoxStream, Client, ClientError, ContainerAction, EventsFrom, LogLine, LogRequest,
-    LogStreamKind, Result, StatsSample,
+    BoxStream, Client, ClientError, ContainerAction, EventsFrom, ExecOptions, LogLine, LogRequest,
+    LogStreamKind, Result, Session, SessionInput, SessionOutput, StatsSample,
 };
 
 /// The instant the demo data is written against; tests pin the console's clock to it.
@@ -374,6 +374,13 @@ impl FakeClient {
         self.lock().calls.clone()
     }
 
+    /// Appends a record to a container's log (for tests of how lines are drawn).
+    pub fn add_log(&self, id: &str, line: LogLine) -> Result<()> {
+        let mut s = self.lock();
+        Self::find(&mut s, id)?.logs.push(line);
+        Ok(())
+    }
+
     /// Makes the next call with this verb ("stop", "rm", ...) fail with a conflict.
     pub fn fail_next(&self, verb: &str) {
         self.lock().fail_next = Some(verb.to_string());
@@ -416,6 +423,86 @@ impl FakeClient {
                         .any(|n| n.trim_start_matches('/') == id)
             })
             .ok_or_else(|| ClientError::not_found(format!("No such container: {id}")))
+    }
+}
+
+/// The fake's interactive process: a line-at-a-time shell that echoes what is typed,
+/// answers `echo ...`, exits on `exit`, and logs resizes as calls. With `shell` false
+/// it is an attach: the container's last log lines, then whatever is typed, echoed.
+fn fake_session(client: FakeClient, name: String, shell: bool, greeting: Vec<u8>) -> Session {
+    let (out_tx, out_rx) = tokio::sync::mpsc::channel(64);
+    let (in_tx, mut in_rx) = tokio::sync::mpsc::unbounded_channel();
+    let prompt = format!("{name}:/# ").into_bytes();
+    tokio::spawn(async move {
+        let mut first = greeting;
+        if shell {
+            first.extend_from_slice(&prompt);
+        }
+        if out_tx.send(Ok(SessionOutput::Stdout(first))).await.is_err() {
+            return;
+        }
+        let mut line = String::new();
+        while let Some(input) = in_rx.recv().await {
+            let data = match input {
+                SessionInput::Resize { rows, cols } => {
+                    client
+                        .lock()
+                        .calls
+                        .push(format!("resize {name} {rows}x{cols}"));
+                    continue;
+                }
+                SessionInput::Stdin(d) => d,
+            };
+            let mut out = Vec::new();
+            let mut exited = None;
+            for b in data {
+                match b {
+                    b'\r' | b'\n' => {
+                        out.extend_from_slice(b"\r\n");
+                        let cmd = std::mem::take(&mut line);
+                        let cmd = cmd.trim();
+                        if !shell {
+                            continue;
+                        }
+                        if cmd == "exit" {
+                            exited = Some(0);
+                            break;
+                        }
+                        if let Some(rest) = cmd.strip_prefix("echo ") {
+                            out.extend_from_slice(rest.as_bytes());
+                            out.extend_from_slice(b"\r\n");
+                        } else if !cmd.is_empty() {
+                            out.extend_from_slice(format!("sh: {cmd}: not found\r\n").as_bytes());
+                        }
+                        out.extend_from_slice(&prompt);
+                    }
+                    0x7f | 0x08 => {
+                        if line.pop().is_some() {
+                            out.extend_from_slice(b"\x08 \x08");
+                        }
+                    }
+                    b if b >= 0x20 => {
+                        line.push(char::from(b));
+                        out.push(b);
+                    }
+                    // Other control bytes (arrows, ctrl keys) are noted, not echoed.
+                    b => client.lock().calls.push(format!("ctrl {name} {b:#04x}")),
+                }
+            }
+            if !out.is_empty() && out_tx.send(Ok(SessionOutput::Stdout(out))).await.is_err() {
+                return;
+            }
+            if let Some(code) = exited {
+                let _ = out_tx.send(Ok(SessionOutput::Exited(Some(code)))).await;
+                return;
+            }
+        }
+    });
+    Session {
+        output: Box::pin(futures::stream::unfold(out_rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })),
+        input: in_tx,
     }
 }
 
@@ -607,11 +694,12 @@ impl Client for FakeClient {
         let lines = {
             let mut s = self.lock();
             let c = Self::find(&mut s, id)?;
-            let skip = req
-                .tail
-                .map(|t| c.logs.len().saturating_sub(t))
-                .unwrap_or(0);
-            c.logs[skip..].to_vec()
+            let upto = match req.until {
+                Some(u) => c.logs.partition_point(|l| l.time.is_none_or(|t| t <= u)),
+                None => c.logs.len(),
+            };
+            let skip = req.tail.map(|t| upto.saturating_sub(t)).unwrap_or(0);
+            c.logs[skip..upto].to_vec()
         };
         // Finite even with follow: tests must be able to wait for the stream to end.
         Ok(Box::pin(futures::stream::iter(lines.into_iter().map(Ok))))
@@ -680,6 +768,42 @@ impl Client for FakeClient {
                 .collect(),
             ]),
         })
+    }
+
+    async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session> {
+        let name = {
+            let mut s = self.lock();
+            let c = Self::find(&mut s, id)?;
+            if c.summary.state != Some(ContainerSummaryStateEnum::RUNNING) {
+                return Err(ClientError::conflict(format!(
+                    "container {id} is not running"
+                )));
+            }
+            name_of(c)
+        };
+        self.record("exec", &format!("{name} {}", opts.cmd.join(" ")))?;
+        Ok(fake_session(self.clone(), name, true, Vec::new()))
+    }
+
+    async fn attach_session(&self, id: &str) -> Result<Session> {
+        let (name, greeting) = {
+            let mut s = self.lock();
+            let c = Self::find(&mut s, id)?;
+            if c.summary.state != Some(ContainerSummaryStateEnum::RUNNING) {
+                return Err(ClientError::conflict(format!(
+                    "You cannot attach to a stopped container {id}, start it first"
+                )));
+            }
+            let skip = c.logs.len().saturating_sub(3);
+            let mut greeting = Vec::new();
+            for l in &c.logs[skip..] {
+                greeting.extend_from_slice(l.text.as_bytes());
+                greeting.extend_from_slice(b"\r\n");
+            }
+            (name_of(c), greeting)
+        };
+        self.record("attach", &name)?;
+        Ok(fake_session(self.clone(), name, false, greeting))
     }
 
     async fn images(&self) -> Result<Vec<ImageSummary>> {

@@ -116,6 +116,9 @@ pub struct LogRequest {
     pub tail: Option<usize>,
     /// Keep delivering new records while the container runs.
     pub follow: bool,
+    /// Only records at or before this time (Docker's `until`): with `tail`, the page
+    /// of the log that ends there.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// One resource-usage sample with Docker's CPU % and memory maths already applied (a
@@ -142,6 +145,45 @@ pub enum EventsFrom {
     Last(usize),
 }
 
+/// A process to run in a container: the parts of bollard's `CreateExecOptions` the
+/// console uses. Stdin is always attached (a session is interactive).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecOptions {
+    pub cmd: Vec<String>,
+    pub tty: bool,
+    /// KEY=VALUE entries added to the container's environment.
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+}
+
+/// What the console sends into a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionInput {
+    Stdin(Vec<u8>),
+    /// The terminal's new size (bollard's `ResizeExecOptions` / `ResizeContainerTtyOptions`).
+    Resize {
+        rows: u16,
+        cols: u16,
+    },
+}
+
+/// What comes out of a session: bollard's `LogOutput` for the bytes, then the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionOutput {
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+    /// The process ended, with its exit code when the backend knows it. Nothing follows.
+    Exited(Option<i64>),
+}
+
+/// A live exec or attach session. Dropping `input` detaches: the backend lets go of
+/// the process (which keeps running) and `output` ends.
+pub struct Session {
+    pub output: BoxStream<SessionOutput>,
+    pub input: tokio::sync::mpsc::UnboundedSender<SessionInput>,
+}
+
 /// Everything the console asks of an engine.
 #[async_trait]
 pub trait Client: Send + Sync {
@@ -163,6 +205,10 @@ pub trait Client: Send + Sync {
     async fn logs(&self, id: &str, req: LogRequest) -> Result<BoxStream<LogLine>>;
     async fn stats(&self, id: &str) -> Result<StatsSample>;
     async fn top(&self, id: &str) -> Result<ContainerTopResponse>;
+    /// Starts a process in a running container with its stdio attached (`docker exec -it`).
+    async fn exec_session(&self, id: &str, opts: ExecOptions) -> Result<Session>;
+    /// Attaches to a running container's main process (`docker attach`).
+    async fn attach_session(&self, id: &str) -> Result<Session>;
 
     async fn images(&self) -> Result<Vec<ImageSummary>>;
     async fn image_inspect(&self, id: &str) -> Result<ImageInspect>;

@@ -23,6 +23,10 @@ use crate::widgets::json_tree::JsonTree;
 pub const STATS_HISTORY: usize = 60;
 /// How long details wait for the cursor to settle before loading logs and inspect.
 const DETAILS_DELAY: Duration = Duration::from_millis(120);
+/// A row whose last samples show it idle (CPU below this %, memory steady) is
+/// sampled only every `QUIET_EVERY` ticks; the selected row always every tick.
+const QUIET_CPU: f64 = 0.5;
+const QUIET_EVERY: u64 = 5;
 /// Ticks a status message stays up.
 const STATUS_TICKS: u32 = 3;
 
@@ -206,10 +210,15 @@ pub struct App {
     pub mouse: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// Exec and attach sessions in terminal panes.
+    pub terms: super::terminal::Terminals,
     event_log: VecDeque<EventItem>,
     event_seq: u64,
     stats_inflight: HashSet<String>,
+    /// The tick at which each row is next sampled (quiet rows less often).
+    stats_due: HashMap<String, u64>,
     pub(super) top_inflight: bool,
+    older_inflight: bool,
     loads_inflight: BTreeSet<Load>,
     loads_pending: BTreeSet<Load>,
     ticks: u64,
@@ -256,10 +265,13 @@ impl App {
             quit: false,
             mouse: settings_mouse,
             dirty: true,
+            terms: Default::default(),
             event_log: VecDeque::new(),
             event_seq: 0,
             stats_inflight: HashSet::new(),
+            stats_due: HashMap::new(),
             top_inflight: false,
+            older_inflight: false,
             loads_inflight: BTreeSet::new(),
             loads_pending: BTreeSet::new(),
             ticks: 0,
@@ -329,6 +341,7 @@ impl App {
             Msg::Resize(w, h) => {
                 self.size = (w, h);
                 self.rescroll();
+                self.resize_terminals(&mut fx);
                 self.dirty = true;
             }
             Msg::Tick(now) => self.on_tick(now, &mut fx),
@@ -339,6 +352,7 @@ impl App {
                             list.iter().map(ContainerItem::from_summary).collect();
                         let ids: HashSet<&str> = items.iter().map(|i| i.id.as_str()).collect();
                         self.stats.retain(|id, _| ids.contains(id.as_str()));
+                        self.stats_due.retain(|id, _| ids.contains(id.as_str()));
                         for it in &mut items {
                             it.stats = self.stats.get(&it.id).and_then(|h| h.last().copied());
                         }
@@ -403,13 +417,33 @@ impl App {
                 // Sampling errors (a container that just stopped) are not worth a
                 // status message: the row simply shows no usage.
                 if let Ok(s) = result {
-                    self.stats.entry(id.clone()).or_default().push(s);
+                    let charted = self.details.tab == DetailTab::Stats
+                        && self.details.target.as_deref() == Some(id.as_str());
+                    let history = self.stats.entry(id.clone()).or_default();
+                    let prev = history.last().copied();
+                    let quiet = prev.is_some_and(|p| {
+                        s.cpu_percent < QUIET_CPU
+                            && p.cpu_percent < QUIET_CPU
+                            && s.mem_used.abs_diff(p.mem_used) <= p.mem_used / 100
+                    });
+                    // An idle row's numbers and flat sparkline look the same sample
+                    // after sample: no redraw for those.
+                    let looks_same = prev.is_some_and(|p| {
+                        (p.cpu_percent * 10.0).round() == (s.cpu_percent * 10.0).round()
+                            && s.mem_used.abs_diff(p.mem_used) <= p.mem_used / 200
+                            && history.samples.iter().all(|h| {
+                                (h.cpu_percent * 10.0).round() == (s.cpu_percent * 10.0).round()
+                            })
+                    });
+                    history.push(s);
+                    let wait = if quiet { QUIET_EVERY } else { 1 };
+                    self.stats_due.insert(id.clone(), self.ticks + wait);
                     self.containers.update_items(|items| {
                         for it in items.iter_mut().filter(|i| i.id == id) {
                             it.stats = Some(s);
                         }
                     });
-                    self.dirty = true;
+                    self.dirty |= charted || !looks_same;
                 }
             }
             Msg::Inspect {
@@ -441,6 +475,16 @@ impl App {
                         self.details.logs.push(l);
                     }
                     self.details.log_state = LogState::Streaming;
+                    self.dirty = true;
+                }
+            }
+            Msg::OlderLogs { id, asked, result } => {
+                self.older_inflight = false;
+                if self.details.target.as_deref() == Some(id.as_str()) {
+                    match result {
+                        Ok(lines) => self.details.logs.prepend(lines, asked),
+                        Err(e) => self.error(format!("reading older log lines: {e}")),
+                    }
                     self.dirty = true;
                 }
             }
@@ -477,6 +521,8 @@ impl App {
                 Ok(m) => self.info(m),
                 Err(e) => self.error(e),
             },
+            Msg::TermOutput { pane, data } => self.on_term_output(pane, &data),
+            Msg::TermEnded { pane, code, error } => self.on_term_ended(pane, code, error, &mut fx),
             Msg::DetailsDue(generation) => {
                 if generation == self.details.generation {
                     self.load_details(&mut fx);
@@ -484,7 +530,43 @@ impl App {
             }
         }
         self.sync_details(&mut fx);
+        self.sync_log_window(&mut fx);
         fx
+    }
+
+    /// A page of older log lines is being read.
+    pub fn older_inflight(&self) -> bool {
+        self.older_inflight
+    }
+
+    /// Pages older log lines in when the view reaches the first one held, and reads
+    /// the tail again when following resumes after newer lines were let go.
+    fn sync_log_window(&mut self, fx: &mut Vec<Effect>) {
+        if self.view != View::Containers {
+            return;
+        }
+        let Some(id) = self.details.target.clone() else {
+            return;
+        };
+        if self.details.logs.needs_reload() {
+            self.details.logs.reset();
+            self.details.log_state = LogState::Streaming;
+            fx.push(Effect::FollowLogs {
+                id,
+                tail: self.settings.log_tail,
+            });
+            self.dirty = true;
+        } else if !self.older_inflight {
+            if let Some((before, skip)) = self.details.logs.wants_older() {
+                self.older_inflight = true;
+                fx.push(Effect::OlderLogs {
+                    id,
+                    before,
+                    skip,
+                    page: self.settings.log_tail,
+                });
+            }
+        }
     }
 
     fn on_tick(&mut self, now: DateTime<Utc>, fx: &mut Vec<Effect>) {
@@ -513,6 +595,13 @@ impl App {
                 .filter(|c| c.running())
                 .map(|c| c.id.clone())
                 .collect();
+            // Quiet rows wait their turn; the selected one (its charts) never does.
+            let ticks = self.ticks;
+            let selected = self.containers.selected().map(|c| c.id.clone());
+            visible.retain(|id| {
+                Some(id) == selected.as_ref()
+                    || self.stats_due.get(id).is_none_or(|due| *due <= ticks)
+            });
             // The stats tab charts the selected container even with the table hidden.
             if let Some(c) = self.containers.selected().filter(|c| c.running()) {
                 if !visible.contains(&c.id) {
@@ -652,5 +741,72 @@ impl App {
         self.images.scroll_to_cursor(h);
         self.volumes.scroll_to_cursor(h);
         self.events.scroll_to_cursor(h);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
+
+    fn summary(id: &str) -> ContainerSummary {
+        ContainerSummary {
+            id: Some(id.to_string()),
+            names: Some(vec![format!("/{id}")]),
+            state: Some(ContainerSummaryStateEnum::RUNNING),
+            ..Default::default()
+        }
+    }
+
+    fn sampled(fx: &[Effect]) -> Vec<String> {
+        let mut ids: Vec<String> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Stats(id) => Some(id.clone()),
+                _ => None,
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn quiet_rows_are_sampled_less_often_and_the_selected_one_always() {
+        let now = Utc::now();
+        let mut app = App::new(Settings::default(), "test".into(), now, (120, 40));
+        app.update(Msg::Containers(Ok(vec![summary("busy"), summary("idle")])));
+        let sample = |cpu: f64| StatsSample {
+            cpu_percent: cpu,
+            mem_used: 1000,
+            ..Default::default()
+        };
+        // Row 0 ("busy") is selected; move to "idle" so neither row is special.
+        for _ in 0..2 {
+            let fx = app.update(Msg::Tick(now));
+            assert_eq!(sampled(&fx), ["busy", "idle"]);
+            for (id, cpu) in [("busy", 30.0), ("idle", 0.0)] {
+                app.update(Msg::Stats {
+                    id: id.into(),
+                    result: Ok(sample(cpu)),
+                });
+            }
+        }
+        // Two idle samples in a row: "idle" waits QUIET_EVERY ticks; "busy" (selected
+        // and busy) is sampled on every one.
+        let mut idle_samples = 0;
+        for _ in 0..QUIET_EVERY {
+            let fx = app.update(Msg::Tick(now));
+            let ids = sampled(&fx);
+            assert!(ids.contains(&"busy".to_string()));
+            for id in ids {
+                idle_samples += usize::from(id == "idle");
+                let cpu = if id == "busy" { 30.0 } else { 0.0 };
+                app.update(Msg::Stats {
+                    id,
+                    result: Ok(sample(cpu)),
+                });
+            }
+        }
+        assert_eq!(idle_samples, 1, "one sample in {QUIET_EVERY} ticks");
     }
 }

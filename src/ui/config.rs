@@ -24,8 +24,13 @@ struct ConfigFile {
     /// Directory for saved logs (default: the current directory).
     save_dir: Option<PathBuf>,
     mouse: Option<bool>,
+    /// Leaves a terminal pane, Docker's format: "ctrl-p,ctrl-q".
+    detach_keys: Option<String>,
     keys: BTreeMap<String, Vec<String>>,
 }
+
+/// Docker's default detach sequence.
+pub const DEFAULT_DETACH_KEYS: &str = "ctrl-p,ctrl-q";
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -46,6 +51,8 @@ pub struct Settings {
     pub save_dir: Option<PathBuf>,
     /// Capture the mouse at start (clicks, wheel); `m` toggles it.
     pub mouse: bool,
+    /// The key sequence that leaves a terminal pane (its session keeps running).
+    pub detach_keys: Vec<super::keymap::Key>,
 }
 
 impl Default for Settings {
@@ -62,6 +69,8 @@ impl Default for Settings {
             themes_dir: None,
             save_dir: None,
             mouse: true,
+            detach_keys: super::terminal::parse_detach_keys(DEFAULT_DETACH_KEYS)
+                .unwrap_or_default(),
         }
     }
 }
@@ -115,6 +124,12 @@ impl Settings {
         let (keymap, problems) = KeyMap::with_overrides(&file.keys);
         s.keymap = keymap;
         s.problems.extend(problems);
+        if let Some(spec) = &file.detach_keys {
+            match super::terminal::parse_detach_keys(spec) {
+                Ok(keys) => s.detach_keys = keys,
+                Err(e) => s.problems.push(e),
+            }
+        }
         if let Some(n) = file.log_lines {
             s.log_lines = n.clamp(100, 1_000_000);
         }

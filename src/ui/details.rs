@@ -54,6 +54,9 @@ impl App {
                 if logs.only_matches && logs.search().is_some() {
                     flags.push("only matches");
                 }
+                if self.older_inflight() {
+                    flags.push("reading older lines…");
+                }
                 spans.push(Span::styled(format!("[{}] ", flags.join(" ")), t.dim));
                 if let Some(p) = logs.search() {
                     spans.push(Span::styled(
@@ -118,6 +121,7 @@ impl App {
                 stderr: t.stderr,
                 timestamp: t.dim,
                 search_match: t.search_match,
+                colors: t.name != "monochrome",
             },
         };
         f.render_widget(view, r);

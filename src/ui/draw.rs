@@ -26,6 +26,9 @@ impl App {
         if let Some(r) = a.details {
             self.draw_details(f, r);
         }
+        if let Some(r) = a.terminal {
+            self.draw_terminals(f, r);
+        }
         self.draw_status(f, a.status);
         self.draw_overlay(f, a.status);
     }
@@ -249,6 +252,20 @@ impl App {
     fn hints(&self) -> Line<'static> {
         let t = &self.settings.theme;
         let km = &self.settings.keymap;
+        if self.terms.shown {
+            let label = self.terms.active().map(|p| p.label.as_str()).unwrap_or("");
+            let detach: Vec<String> = self
+                .settings
+                .detach_keys
+                .iter()
+                .map(|k| k.to_string())
+                .collect();
+            return Line::from(vec![
+                Span::styled(format!(" keys go to {label}  "), t.status),
+                Span::styled(detach.join(" "), t.key.patch(t.status)),
+                Span::styled(" back to the console", t.status),
+            ]);
+        }
         let mut actions: Vec<(Action, &str)> = vec![
             (Action::Help, "help"),
             (Action::Palette, "cmd"),
@@ -257,6 +274,7 @@ impl App {
         match (self.view, self.focus) {
             (View::Containers, Focus::Table) => actions.extend([
                 (Action::Open, "logs"),
+                (Action::Exec, "shell"),
                 (Action::Mark, "mark"),
                 (Action::Start, "start"),
                 (Action::Stop, "stop"),
@@ -417,8 +435,18 @@ impl App {
     fn draw_help(&self, f: &mut Frame, scroll: usize) {
         let t = &self.settings.theme;
         let mut lines = Vec::new();
-        for (ctx, entries) in self.settings.keymap.describe() {
+        let detach: Vec<String> = self
+            .settings
+            .detach_keys
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        for (ctx, mut entries) in self.settings.keymap.describe() {
             lines.push(Line::from(Span::styled(ctx.title().to_string(), t.header)));
+            if ctx == super::keymap::Context::Terminal {
+                // A sequence, set by detach_keys rather than [keys].
+                entries.insert(0, (detach.join(" "), "back to the console (session kept)"));
+            }
             for (keys, help) in entries {
                 lines.push(Line::from(vec![
                     Span::styled(format!("  {keys:<18}"), t.key),

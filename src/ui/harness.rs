@@ -124,6 +124,12 @@ impl Harness {
         self.settle().await;
     }
 
+    /// The terminal was resized to `width` x `height`.
+    pub async fn resize(&mut self, width: u16, height: u16) {
+        self.apply(Msg::Resize(width, height));
+        self.settle().await;
+    }
+
     /// `n` timer ticks at the pinned time (stats samples, refreshes).
     pub async fn ticks(&mut self, n: usize) {
         for _ in 0..n {

@@ -17,6 +17,7 @@ pub enum Context {
     Details,
     Logs,
     Inspect,
+    Terminal,
 }
 
 impl Context {
@@ -29,6 +30,7 @@ impl Context {
             Context::Details => "Details pane",
             Context::Logs => "Logs",
             Context::Inspect => "Inspect",
+            Context::Terminal => "Terminal panes (everything else goes to the process)",
         }
     }
 }
@@ -82,6 +84,9 @@ actions! {
     Zoom, "zoom", Resource, "maximise the focused pane", ["z"];
     CopyId, "copy_id", Resource, "copy the id to the clipboard (OSC 52)", ["y"];
     CopyName, "copy_name", Resource, "copy the name to the clipboard (OSC 52)", ["Y"];
+    Exec, "exec", Resource, "open a shell in the container (terminal pane)", ["e"];
+    Attach, "attach", Resource, "attach to the container's main process (terminal pane)", ["a"];
+    Terminals, "terminals", Global, "back to the terminal panes", ["`"];
     Up, "up", Nav, "move up", ["k", "up"];
     Down, "down", Nav, "move down", ["j", "down"];
     PageUp, "page_up", Nav, "page up", ["pgup", "ctrl-b"];
@@ -106,6 +111,8 @@ actions! {
     Follow, "follow", Logs, "follow the end of the log", ["f"];
     SaveLogs, "save_logs", Logs, "save the lines held to a file", ["S"];
     OnlyMatches, "only_matches", Logs, "show only lines that match the search", ["F"];
+    TermNext, "term_next", Terminal, "next terminal pane", ["alt-right", "ctrl-pgdn"];
+    TermPrev, "term_prev", Terminal, "previous terminal pane", ["alt-left", "ctrl-pgup"];
     Toggle, "toggle", Inspect, "fold / unfold", ["enter", "space"];
     Expand, "expand", Inspect, "unfold", ["l", "right"];
     Collapse, "collapse", Inspect, "fold", ["h", "left"];

@@ -43,6 +43,11 @@ impl App {
     }
 
     pub(super) fn on_key(&mut self, k: KeyEvent, fx: &mut Vec<Effect>) {
+        // A terminal pane takes every key, ctrl-c included (it is the process's).
+        if self.terms.shown && matches!(self.overlay, Overlay::None) {
+            self.on_terminal_key(k, fx);
+            return;
+        }
         // Leaving any state with ctrl-c works everywhere, whatever the keymap says.
         if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
             if matches!(self.overlay, Overlay::None) {
@@ -387,6 +392,11 @@ impl App {
                 }
             }
             Action::CopyId | Action::CopyName => self.copy(action == Action::CopyId, fx),
+            Action::Exec => self.open_terminal(super::terminal::PaneKind::Exec, fx),
+            Action::Attach => self.open_terminal(super::terminal::PaneKind::Attach, fx),
+            Action::Terminals => self.show_terminals(),
+            // Only meaningful on the terminal screen, which handles them itself.
+            Action::TermNext | Action::TermPrev => {}
             Action::Search => {
                 let current = self
                     .details

@@ -10,17 +10,37 @@ pub struct Areas {
     pub header: Rect,
     pub table: Option<Rect>,
     pub details: Option<Rect>,
+    /// The terminal panes, when they are up (they take the whole main area).
+    pub terminal: Option<Rect>,
     pub status: Rect,
 }
 
-pub fn areas(app: &App) -> Areas {
+fn split(app: &App) -> [Rect; 3] {
     let full = Rect::new(0, 0, app.size.0, app.size.1);
-    let [header, main, status] = Layout::vertical([
+    Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
         Constraint::Length(1),
     ])
-    .areas(full);
+    .areas(full)
+}
+
+/// Everything between the header and the status bar.
+pub fn main_area(app: &App) -> Rect {
+    split(app)[1]
+}
+
+pub fn areas(app: &App) -> Areas {
+    let [header, main, status] = split(app);
+    if app.terms.shown && !app.terms.panes.is_empty() {
+        return Areas {
+            header,
+            table: None,
+            details: None,
+            terminal: Some(main),
+            status,
+        };
+    }
     let (table, details) = if !app.view.has_details() {
         (Some(main), None)
     } else if app.zoom {
@@ -43,6 +63,7 @@ pub fn areas(app: &App) -> Areas {
         header,
         table,
         details,
+        terminal: None,
         status,
     }
 }

@@ -1,10 +1,20 @@
-//! The log pane's state: a bounded ring of lines (memory never grows with the log),
+//! The log pane's state: a bounded window of lines (memory never grows with the log),
 //! follow-the-end or a fixed scroll position, search with next/previous match, and
-//! the timestamp and wrap toggles. Lines are made safe to draw when they arrive.
+//! the timestamp and wrap toggles. Lines are made safe to draw when they arrive, with
+//! their ANSI colours kept as style runs.
+//!
+//! The window opens on the log's tail; scrolling up past its first line asks for the
+//! page before it (`wants_older`), which is put in front. When that overflows the
+//! window, the newest lines go, live lines are no longer appended, and following the
+//! end again asks for a fresh tail (`needs_reload`).
 
 use std::collections::VecDeque;
 
+use chrono::{DateTime, Utc};
+use ratatui::style::Style;
+
 use crate::client::LogLine;
+use crate::widgets::ansi;
 
 use super::filter::Pattern;
 
@@ -14,48 +24,11 @@ pub const MAX_LINE_CHARS: usize = 4096;
 /// Removes what would move the terminal's cursor or change its state: ANSI escape
 /// sequences and control characters (tabs become spaces).
 pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(MAX_LINE_CHARS + 4));
-    let mut chars = text.chars().peekable();
-    let mut n = 0;
-    while let Some(c) = chars.next() {
-        if n >= MAX_LINE_CHARS {
-            out.push('…');
-            break;
-        }
-        match c {
-            '\u{1b}' => {
-                // CSI: ESC [ params... final byte in @..~ ; other escapes: one char.
-                if chars.peek() == Some(&'[') {
-                    chars.next();
-                    for c in chars.by_ref() {
-                        if ('@'..='~').contains(&c) {
-                            break;
-                        }
-                    }
-                } else if chars.peek() == Some(&']') {
-                    // OSC: up to BEL or ESC \.
-                    for c in chars.by_ref() {
-                        if c == '\u{7}' || c == '\u{1b}' {
-                            break;
-                        }
-                    }
-                } else {
-                    chars.next();
-                }
-            }
-            '\t' => {
-                out.push_str("    ");
-                n += 4;
-            }
-            c if c.is_control() => {}
-            c => {
-                out.push(c);
-                n += 1;
-            }
-        }
-    }
-    out
+    ansi::parse(text, MAX_LINE_CHARS).text
 }
+
+/// A line as drawn: its absolute number, the line, and its colour runs.
+pub type Shown<'a> = (u64, &'a LogLine, &'a [(usize, Style)]);
 
 #[derive(Debug, Clone)]
 pub struct LogBuffer {
@@ -63,7 +36,14 @@ pub struct LogBuffer {
     /// Whether each line matches the search (kept with the lines, so filtering and
     /// drawing never re-run the regex over the whole ring).
     hits: VecDeque<bool>,
+    /// Each line's ANSI colours (empty for plain lines).
+    runs: VecDeque<Vec<(usize, Style)>>,
     cap: usize,
+    /// Older lines may exist before the first one held.
+    more_before: bool,
+    /// Newer lines were let go to make room for older ones: live lines are not
+    /// appended (they would not follow on) until the tail is read again.
+    gap_after: bool,
     /// Lines evicted so far: absolute line numbers stay valid while the ring turns.
     dropped: u64,
     /// None: follow the end. Some(n): absolute number of the first line shown.
@@ -82,7 +62,10 @@ impl LogBuffer {
         LogBuffer {
             lines: VecDeque::new(),
             hits: VecDeque::new(),
+            runs: VecDeque::new(),
             cap: cap.max(1),
+            more_before: true,
+            gap_after: false,
             dropped: 0,
             top: None,
             search: None,
@@ -97,23 +80,42 @@ impl LogBuffer {
     pub fn reset(&mut self) {
         self.lines.clear();
         self.hits.clear();
+        self.runs.clear();
+        self.more_before = true;
+        self.gap_after = false;
         self.dropped = 0;
         self.top = None;
         self.current = None;
     }
 
-    pub fn push(&mut self, line: LogLine) {
+    /// The line made safe to draw, whether it matches the search, its colours.
+    fn prepare(&self, line: LogLine) -> (LogLine, bool, Vec<(usize, Style)>) {
+        let styled = ansi::parse(&line.text, MAX_LINE_CHARS);
+        let hit = self
+            .search
+            .as_ref()
+            .is_some_and(|p| p.matches(&styled.text));
         let line = LogLine {
-            text: sanitize(&line.text),
+            text: styled.text,
             ..line
         };
+        (line, hit, styled.runs)
+    }
+
+    pub fn push(&mut self, line: LogLine) {
+        if self.gap_after {
+            return;
+        }
+        let (line, hit, runs) = self.prepare(line);
         if self.lines.len() == self.cap {
             self.lines.pop_front();
             self.hits.pop_front();
+            self.runs.pop_front();
             self.dropped += 1;
+            self.more_before = true;
         }
-        self.hits
-            .push_back(self.search.as_ref().is_some_and(|p| p.matches(&line.text)));
+        self.hits.push_back(hit);
+        self.runs.push_back(runs);
         self.lines.push_back(line);
         // A scrolled view keeps showing the same lines until they fall off the ring.
         if let Some(top) = self.top {
@@ -121,6 +123,59 @@ impl LogBuffer {
                 self.top = Some(self.dropped);
             }
         }
+    }
+
+    /// Puts a page of older lines (oldest first) in front of those held; `asked` is
+    /// how many were asked for (fewer: the log's start was reached). The view stays
+    /// on the lines it showed.
+    pub fn prepend(&mut self, page: Vec<LogLine>, asked: usize) {
+        if page.len() < asked {
+            self.more_before = false;
+        }
+        let n = page.len() as u64;
+        if n > self.dropped {
+            // Absolute numbers start at 0: move everything held up to make room.
+            let shift = n - self.dropped;
+            self.dropped += shift;
+            self.top = self.top.map(|t| t + shift);
+            self.current = self.current.map(|c| c + shift);
+        }
+        for line in page.into_iter().rev() {
+            let (line, hit, runs) = self.prepare(line);
+            self.lines.push_front(line);
+            self.hits.push_front(hit);
+            self.runs.push_front(runs);
+            self.dropped -= 1;
+        }
+        while self.lines.len() > self.cap {
+            self.lines.pop_back();
+            self.hits.pop_back();
+            self.runs.pop_back();
+            self.gap_after = true;
+        }
+        if let Some(t) = self.top {
+            self.top = Some(t.min(self.end().saturating_sub(1)));
+        }
+    }
+
+    /// The view is at the first line held and older ones may exist: time for the page
+    /// before (its end: the oldest time held, and how many held lines share it).
+    pub fn wants_older(&self) -> Option<(DateTime<Utc>, usize)> {
+        if !self.more_before || self.top.is_none_or(|t| t > self.first_shown()) {
+            return None;
+        }
+        let oldest = self.lines.front()?.time?;
+        let same = self
+            .lines
+            .iter()
+            .take_while(|l| l.time == Some(oldest))
+            .count();
+        Some((oldest, same))
+    }
+
+    /// Following the end, but newer lines were let go: the tail must be read again.
+    pub fn needs_reload(&self) -> bool {
+        self.gap_after && self.following()
     }
 
     pub fn len(&self) -> usize {
@@ -155,6 +210,13 @@ impl LogBuffer {
     fn get(&self, abs: u64) -> Option<&LogLine> {
         abs.checked_sub(self.dropped)
             .and_then(|i| self.lines.get(i as usize))
+    }
+
+    fn runs_of(&self, abs: u64) -> &[(usize, Style)] {
+        abs.checked_sub(self.dropped)
+            .and_then(|i| self.runs.get(i as usize))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     fn hit(&self, abs: u64) -> bool {
@@ -295,7 +357,7 @@ impl LogBuffer {
 
     /// Lines to draw in a `height` x `width` area, with their absolute numbers. With
     /// wrap on, long lines take several rows, so fewer lines fit.
-    pub fn visible(&self, height: usize, width: usize) -> Vec<(u64, &LogLine)> {
+    pub fn visible(&self, height: usize, width: usize) -> Vec<Shown<'_>> {
         let rows = |l: &LogLine| -> usize {
             if !self.wrap || width == 0 {
                 return 1;
@@ -316,7 +378,7 @@ impl LogBuffer {
                     if used > height && !out.is_empty() {
                         break;
                     }
-                    out.push((abs, l));
+                    out.push((abs, l, self.runs_of(abs)));
                 }
                 out.reverse();
             }
@@ -330,7 +392,7 @@ impl LogBuffer {
                     }
                     let Some(l) = self.get(abs) else { break };
                     used += rows(l);
-                    out.push((abs, l));
+                    out.push((abs, l, self.runs_of(abs)));
                 }
             }
         }
@@ -362,7 +424,7 @@ mod tests {
     fn shown(b: &LogBuffer, h: usize) -> Vec<String> {
         b.visible(h, 80)
             .iter()
-            .map(|(_, l)| l.text.clone())
+            .map(|(_, l, _)| l.text.clone())
             .collect()
     }
 
@@ -445,6 +507,48 @@ mod tests {
         assert_eq!(b.visible(4, 40).len(), 2);
         b.wrap = false;
         assert_eq!(b.visible(2, 40).len(), 2);
+    }
+
+    #[test]
+    fn older_pages_go_in_front_and_the_window_stays_bounded() {
+        let timed = |i: i64| LogLine {
+            time: chrono::DateTime::from_timestamp(1_700_000_000 + i, 0),
+            ..line(&format!("line {i}"))
+        };
+        let mut b = LogBuffer::new(6);
+        for i in 6..10 {
+            b.push(timed(i));
+        }
+        assert_eq!(b.wants_older(), None, "following: no page wanted");
+        b.go_top();
+        let (before, same) = b.wants_older().expect("at the first line held");
+        assert_eq!((before, same), (timed(6).time.unwrap(), 1));
+        b.prepend((3..6).map(timed).collect(), 3);
+        assert_eq!(shown(&b, 2), ["line 6", "line 7"], "the view stays put");
+        assert_eq!(b.len(), 6);
+        assert!(!b.needs_reload(), "nothing let go yet");
+        b.go_top();
+        b.prepend(vec![timed(2)], 3);
+        assert_eq!(b.len(), 6, "bounded: the newest line went");
+        assert_eq!(shown(&b, 2), ["line 3", "line 4"]);
+        b.go_top();
+        assert_eq!(shown(&b, 2), ["line 2", "line 3"]);
+        assert_eq!(b.wants_older(), None, "the log's start was reached");
+        b.push(timed(10));
+        assert_eq!(b.len(), 6, "live lines wait for a fresh tail");
+        b.follow();
+        assert!(b.needs_reload());
+    }
+
+    #[test]
+    fn colour_runs_follow_their_lines() {
+        let mut b = LogBuffer::new(3);
+        b.push(line("\u{1b}[32mok\u{1b}[0m done"));
+        let v = b.visible(1, 80);
+        assert_eq!(v[0].1.text, "ok done");
+        assert_eq!(v[0].2.len(), 2);
+        b.push(line("plain"));
+        assert!(b.visible(1, 80)[0].2.is_empty());
     }
 
     #[test]

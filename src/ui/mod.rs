@@ -23,6 +23,8 @@ pub mod palette;
 mod run;
 pub mod table;
 pub mod tasks;
+mod term_keys;
+pub mod terminal;
 pub mod theme;
 pub mod views;
 

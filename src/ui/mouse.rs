@@ -31,7 +31,8 @@ fn inside(r: Option<Rect>, x: u16, y: u16) -> Option<Rect> {
 
 impl App {
     pub(super) fn on_mouse(&mut self, m: MouseEvent, fx: &mut Vec<Effect>) {
-        if !matches!(self.overlay, Overlay::None) {
+        // The terminal screen belongs to the process (which gets no mouse reports).
+        if !matches!(self.overlay, Overlay::None) || self.terms.shown {
             return;
         }
         let a = areas(self);

@@ -79,6 +79,14 @@ pub enum Effect {
         tail: usize,
     },
     StopLogs,
+    /// Reads the page of the log before the lines held.
+    OlderLogs {
+        id: String,
+        before: DateTime<Utc>,
+        /// Held lines at exactly `before` (the page must not repeat them).
+        skip: usize,
+        page: usize,
+    },
     Batch {
         op: Op,
         targets: Vec<Target>,
@@ -97,6 +105,27 @@ pub enum Effect {
     MouseCapture(bool),
     /// Puts text on the user's clipboard (the terminal loop writes OSC 52).
     Clipboard(String),
+    /// Opens a terminal session: an exec of `exec`, or (None) an attach.
+    OpenTerm {
+        pane: u64,
+        container: String,
+        exec: Option<Vec<String>>,
+        rows: u16,
+        cols: u16,
+    },
+    TermInput {
+        pane: u64,
+        data: Vec<u8>,
+    },
+    TermResize {
+        pane: u64,
+        rows: u16,
+        cols: u16,
+    },
+    /// Lets go of a session (detaching from a process that still runs).
+    CloseTerm {
+        pane: u64,
+    },
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
     Debounce {
         generation: u64,
@@ -133,6 +162,11 @@ pub enum Msg {
         id: String,
         lines: Vec<LogLine>,
     },
+    OlderLogs {
+        id: String,
+        asked: usize,
+        result: Result<Vec<LogLine>, String>,
+    },
     LogEnded {
         id: String,
         error: Option<String>,
@@ -149,6 +183,17 @@ pub enum Msg {
         result: Result<String, String>,
     },
     DetailsDue(u64),
+    TermOutput {
+        pane: u64,
+        data: Vec<u8>,
+    },
+    /// A terminal session ended: its process exited (with its code when known), the
+    /// backend hung up, or it never opened (`error`).
+    TermEnded {
+        pane: u64,
+        code: Option<i64>,
+        error: Option<String>,
+    },
     /// A status-bar message from a task that changes no list.
     Note(Result<String, String>),
 }

@@ -2,14 +2,15 @@
 //! as a `Msg` on one channel. The log follower and the event subscription are kept so
 //! they can be replaced or cancelled; dropping `Tasks` cancels everything.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinHandle;
 
 use super::msg::{Effect, InspectKind, Load, Msg, Op};
-use crate::client::{Client, EventsFrom, LogRequest};
+use crate::client::{Client, EventsFrom, ExecOptions, LogRequest, SessionInput, SessionOutput};
 
 /// Log lines delivered to the app in one message at most: a chatty container costs
 /// one redraw per batch, not per line.
@@ -23,6 +24,8 @@ pub struct Tasks {
     logs: Option<JoinHandle<()>>,
     events: Option<JoinHandle<()>>,
     running: Vec<JoinHandle<()>>,
+    /// Terminal sessions by pane: where their input goes, and their relay task.
+    terms: HashMap<u64, (UnboundedSender<SessionInput>, JoinHandle<()>)>,
 }
 
 fn text<T>(r: crate::client::Result<T>) -> Result<T, String> {
@@ -37,6 +40,7 @@ impl Tasks {
             logs: None,
             events: None,
             running: Vec::new(),
+            terms: HashMap::new(),
         }
     }
 
@@ -118,6 +122,54 @@ impl Tasks {
                     Err(e) => Err(format!("saving the log: {e}")),
                 }))
             }),
+            Effect::OlderLogs {
+                id,
+                before,
+                skip,
+                page,
+            } => self.spawn(async move {
+                let result = older_page(c.as_ref(), &id, before, skip, page).await;
+                Some(Msg::OlderLogs {
+                    id,
+                    asked: page,
+                    result: text(result),
+                })
+            }),
+            Effect::OpenTerm {
+                pane,
+                container,
+                exec,
+                rows,
+                cols,
+            } => {
+                // Input typed before the session is open waits in this channel.
+                let (in_tx, in_rx) = mpsc::unbounded_channel();
+                let _ = in_tx.send(SessionInput::Resize { rows, cols });
+                let handle = tokio::spawn(relay_session(
+                    c,
+                    self.tx.clone(),
+                    pane,
+                    container,
+                    exec,
+                    in_rx,
+                ));
+                self.terms.insert(pane, (in_tx, handle));
+            }
+            Effect::TermInput { pane, data } => {
+                if let Some((tx, _)) = self.terms.get(&pane) {
+                    let _ = tx.send(SessionInput::Stdin(data));
+                }
+            }
+            Effect::TermResize { pane, rows, cols } => {
+                if let Some((tx, _)) = self.terms.get(&pane) {
+                    let _ = tx.send(SessionInput::Resize { rows, cols });
+                }
+            }
+            Effect::CloseTerm { pane } => {
+                if let Some((_, h)) = self.terms.remove(&pane) {
+                    h.abort();
+                }
+            }
             // Only the terminal loop can write to the terminal; off-screen, nothing to do.
             Effect::Clipboard(_) | Effect::MouseCapture(_) => {}
             Effect::StopLogs => {
@@ -134,6 +186,7 @@ impl Tasks {
                     let req = LogRequest {
                         tail: Some(tail),
                         follow: true,
+                        until: None,
                     };
                     // Fused: polling on after the end (see below) must stay harmless.
                     let mut stream = match c.logs(&id, req).await {
@@ -320,8 +373,127 @@ impl Tasks {
     }
 }
 
+/// The `page` records before the `skip` oldest ones held (which all have the time
+/// `before`). A backend may answer `until` in whole seconds, so anything newer is cut
+/// here rather than trusted to the query.
+async fn older_page(
+    c: &dyn Client,
+    id: &str,
+    before: chrono::DateTime<chrono::Utc>,
+    skip: usize,
+    page: usize,
+) -> crate::client::Result<Vec<crate::client::LogLine>> {
+    let req = LogRequest {
+        tail: Some(page + skip),
+        follow: false,
+        until: Some(before),
+    };
+    let mut stream = c.logs(id, req).await?;
+    let mut lines = Vec::new();
+    while let Some(l) = stream.next().await {
+        let l = l?;
+        if l.time.is_none_or(|t| t <= before) {
+            lines.push(l);
+        }
+    }
+    // The held lines at exactly `before` are the last ones of the answer.
+    let mut left = skip;
+    while left > 0 && lines.last().is_some_and(|l| l.time == Some(before)) {
+        lines.pop();
+        left -= 1;
+    }
+    let extra = lines.len().saturating_sub(page);
+    lines.drain(..extra);
+    Ok(lines)
+}
+
+/// Output chunks merged into one message at most (a burst costs one redraw).
+const TERM_BATCH: usize = 64 * 1024;
+
+/// Opens a terminal session and relays it: the pane's input channel into the session,
+/// its output back as messages, until the process ends or the pane lets go.
+async fn relay_session(
+    c: Arc<dyn Client>,
+    tx: UnboundedSender<Msg>,
+    pane: u64,
+    container: String,
+    exec: Option<Vec<String>>,
+    mut input: mpsc::UnboundedReceiver<SessionInput>,
+) {
+    let opened = match exec {
+        Some(cmd) => {
+            let opts = ExecOptions {
+                cmd,
+                tty: true,
+                ..Default::default()
+            };
+            c.exec_session(&container, opts).await
+        }
+        None => c.attach_session(&container).await,
+    };
+    let session = match opened {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tx.send(Msg::TermEnded {
+                pane,
+                code: None,
+                error: Some(e.message),
+            });
+            return;
+        }
+    };
+    let mut output = session.output.fuse();
+    let sink = session.input;
+    let mut input_open = true;
+    loop {
+        tokio::select! {
+            i = input.recv(), if input_open => match i {
+                Some(i) => {
+                    if sink.send(i).is_err() {
+                        input_open = false;
+                    }
+                }
+                None => input_open = false,
+            },
+            item = output.next() => {
+                let mut data = Vec::new();
+                let mut end = None;
+                let mut next = item;
+                // Take whatever else is already there, without waiting.
+                loop {
+                    match next {
+                        Some(Ok(SessionOutput::Stdout(d) | SessionOutput::Stderr(d))) => {
+                            data.extend_from_slice(&d)
+                        }
+                        Some(Ok(SessionOutput::Exited(code))) => end = Some((code, None)),
+                        Some(Err(e)) => end = Some((None, Some(e.message))),
+                        None => end = Some((None, None)),
+                    }
+                    if end.is_some() || data.len() >= TERM_BATCH {
+                        break;
+                    }
+                    match output.next().now_or_never() {
+                        Some(n) => next = n,
+                        None => break,
+                    }
+                }
+                if !data.is_empty() && tx.send(Msg::TermOutput { pane, data }).is_err() {
+                    return;
+                }
+                if let Some((code, error)) = end {
+                    let _ = tx.send(Msg::TermEnded { pane, code, error });
+                    return;
+                }
+            }
+        }
+    }
+}
+
 impl Drop for Tasks {
     fn drop(&mut self) {
+        for (_, (_, h)) in self.terms.drain() {
+            h.abort();
+        }
         for h in self.running.drain(..) {
             h.abort();
         }

@@ -1,5 +1,6 @@
-//! Draws log lines: stderr in its own style, optional timestamps, search matches
-//! highlighted (the current one reversed on top), optional soft wrap.
+//! Draws log lines: stderr in its own style, the line's own ANSI colours over it,
+//! optional timestamps, search matches highlighted (the current one reversed on top),
+//! optional soft wrap.
 
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
@@ -10,6 +11,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::client::{LogLine, LogStreamKind};
 use crate::ui::filter::Pattern;
+use crate::ui::logs::Shown;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogStyles {
@@ -17,11 +19,13 @@ pub struct LogStyles {
     pub stderr: Style,
     pub timestamp: Style,
     pub search_match: Style,
+    /// Apply the lines' ANSI colours (off for a monochrome theme: modifiers only).
+    pub colors: bool,
 }
 
 pub struct LogView<'a> {
     /// (absolute line number, line), oldest first, already cut to the viewport.
-    pub lines: Vec<(u64, &'a LogLine)>,
+    pub lines: Vec<Shown<'a>>,
     pub timestamps: bool,
     pub wrap: bool,
     pub search: Option<&'a Pattern>,
@@ -37,7 +41,20 @@ fn stamp(t: Option<DateTime<Utc>>) -> String {
 }
 
 impl LogView<'_> {
-    fn line(&self, abs: u64, l: &LogLine) -> Line<'static> {
+    /// The line's own style at a run: its colours only when the theme has colour.
+    fn ansi(&self, s: Style) -> Style {
+        if self.styles.colors {
+            s
+        } else {
+            Style {
+                fg: None,
+                bg: None,
+                ..s
+            }
+        }
+    }
+
+    fn line(&self, abs: u64, l: &LogLine, runs: &[(usize, Style)]) -> Line<'static> {
         let base = match l.stream {
             LogStreamKind::Stdout => self.styles.stdout,
             LogStreamKind::Stderr => self.styles.stderr,
@@ -54,16 +71,24 @@ impl LogView<'_> {
         } else {
             self.styles.search_match
         };
-        let mut at = 0;
-        for (a, b) in ranges {
-            if a > at {
-                spans.push(Span::styled(l.text[at..a].to_string(), base));
+        // Cut the text wherever the colour changes or a match starts or ends.
+        let mut cuts: Vec<usize> = runs.iter().map(|(at, _)| *at).collect();
+        cuts.extend(ranges.iter().flat_map(|(a, b)| [*a, *b]));
+        cuts.push(0);
+        cuts.push(l.text.len());
+        cuts.sort_unstable();
+        cuts.dedup();
+        for w in cuts.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            if a >= b || !l.text.is_char_boundary(a) || !l.text.is_char_boundary(b) {
+                continue;
             }
-            spans.push(Span::styled(l.text[a..b].to_string(), hit));
-            at = b;
-        }
-        if at < l.text.len() {
-            spans.push(Span::styled(l.text[at..].to_string(), base));
+            let style = if ranges.iter().any(|(s, e)| *s <= a && a < *e) {
+                hit
+            } else {
+                base.patch(self.ansi(super::ansi::style_at(runs, a)))
+            };
+            spans.push(Span::styled(l.text[a..b].to_string(), style));
         }
         Line::from(spans)
     }
@@ -74,7 +99,7 @@ impl Widget for LogView<'_> {
         let lines: Vec<Line> = self
             .lines
             .iter()
-            .map(|(abs, l)| self.line(*abs, l))
+            .map(|(abs, l, runs)| self.line(*abs, l, runs))
             .collect();
         let mut p = Paragraph::new(lines);
         if self.wrap {

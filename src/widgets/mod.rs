@@ -1,6 +1,7 @@
 //! Reusable widgets with no knowledge of containers: a folding JSON tree, cell
-//! sparklines, a one-line input, popups and the log view.
+//! sparklines, a one-line input, popups, ANSI colours and the log view.
 
+pub mod ansi;
 pub mod input;
 pub mod json_tree;
 pub mod log_view;

@@ -2407,9 +2407,11 @@ mod tests {
         // Follower starts before the file exists.
         let (keep, _rx, h) = follower(&p, all());
         std::thread::sleep(Duration::from_millis(20));
+        // Enough files that a follower slowed down by a loaded machine is never more
+        // than max-file rotations behind (then lines are lost, in Docker too).
         let opts = LogOptions {
             max_size: Some(600),
-            max_file: 3,
+            max_file: 100,
         };
         let mut w = LogWriter::open(&p, opts).unwrap();
         let n = 400;
@@ -2424,7 +2426,7 @@ mod tests {
         let got = h.join().unwrap();
         let want: Vec<String> = (0..n).map(|i| format!("line {i}\n")).collect();
         assert_eq!(got, want);
-        assert!(files_present(&p).len() == 3);
+        assert!(files_present(&p).len() > 3, "the log rotated");
     }
 
     #[test]

@@ -1,0 +1,317 @@
+//! Embedded terminal panes: exec and attach sessions shown inside the console. Each
+//! pane keeps a vt100 screen fed with the session's output; while the terminal screen
+//! is up, every key goes to the active pane's process except the detach sequence
+//! (back to the console, sessions kept) and the pane-switch keys.
+
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::app::App;
+use super::keymap::{Action, Context, Key};
+use super::msg::Effect;
+
+/// Lines of history each pane keeps above its screen.
+const SCROLLBACK: usize = 1000;
+/// The shell an exec pane runs: bash where the image has it, else sh.
+pub const SHELL: [&str; 3] = [
+    "/bin/sh",
+    "-c",
+    "if [ -x /bin/bash ]; then exec /bin/bash; else exec /bin/sh; fi",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneKind {
+    Exec,
+    Attach,
+}
+
+pub struct Pane {
+    /// The session's number, the key of its task.
+    pub id: u64,
+    pub kind: PaneKind,
+    /// "web: sh", "db: attach".
+    pub label: String,
+    pub parser: vt100::Parser,
+    /// Output has arrived (until then the pane says it is connecting).
+    pub live: bool,
+}
+
+#[derive(Default)]
+pub struct Terminals {
+    pub panes: Vec<Pane>,
+    pub active: usize,
+    /// The terminal screen is up (keys go to the active pane).
+    pub shown: bool,
+    next_id: u64,
+    /// How much of the detach sequence has been typed (those keys are held back).
+    held: Vec<KeyEvent>,
+}
+
+impl Terminals {
+    pub fn active(&self) -> Option<&Pane> {
+        self.panes.get(self.active)
+    }
+
+    fn index(&self, id: u64) -> Option<usize> {
+        self.panes.iter().position(|p| p.id == id)
+    }
+}
+
+/// Parses Docker's detach-keys format ("ctrl-p,ctrl-q") into keys.
+pub fn parse_detach_keys(spec: &str) -> Result<Vec<Key>, String> {
+    let keys = spec
+        .split(',')
+        .map(|k| Key::parse(k.trim()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("detach_keys {spec:?}: {e}"))?;
+    if keys.is_empty() {
+        return Err(format!("detach_keys {spec:?}: no keys"));
+    }
+    Ok(keys)
+}
+
+impl App {
+    /// The terminal area: the main area under the pane tabs.
+    fn term_size(&self) -> (u16, u16) {
+        let main = super::layout::main_area(self);
+        (main.height.saturating_sub(1).max(1), main.width.max(1))
+    }
+
+    /// Opens an exec shell (or an attach) on the selected container in a new pane.
+    pub(super) fn open_terminal(&mut self, kind: PaneKind, fx: &mut Vec<Effect>) {
+        let verb = match kind {
+            PaneKind::Exec => "exec",
+            PaneKind::Attach => "attach",
+        };
+        if !self.writable(verb) {
+            return;
+        }
+        if self.view != super::app::View::Containers {
+            self.error(format!("{verb} applies to containers (press 1)"));
+            return;
+        }
+        let Some(c) = self.containers.selected() else {
+            self.error("no container selected");
+            return;
+        };
+        if !c.running() {
+            self.error(format!("{verb}: container {} is not running", c.name));
+            return;
+        }
+        let (container, name) = (c.id.clone(), c.name.clone());
+        let (rows, cols) = self.term_size();
+        let t = &mut self.terms;
+        t.next_id += 1;
+        let id = t.next_id;
+        let label = match kind {
+            PaneKind::Exec => format!("{name}: shell"),
+            PaneKind::Attach => format!("{name}: attach"),
+        };
+        t.panes.push(Pane {
+            id,
+            kind,
+            label,
+            parser: vt100::Parser::new(rows, cols, SCROLLBACK),
+            live: false,
+        });
+        t.active = t.panes.len() - 1;
+        t.shown = true;
+        t.held.clear();
+        // The status bar now shows the pane's keys.
+        self.status = None;
+        fx.push(Effect::OpenTerm {
+            pane: id,
+            container,
+            exec: (kind == PaneKind::Exec).then(|| SHELL.map(String::from).to_vec()),
+            rows,
+            cols,
+        });
+        self.dirty = true;
+    }
+
+    /// `` ` ``: back to the terminal screen (or why not).
+    pub(super) fn show_terminals(&mut self) {
+        if self.terms.panes.is_empty() {
+            self.error("no terminal sessions: e opens a shell in a container, a attaches");
+        } else {
+            self.terms.shown = true;
+            self.terms.held.clear();
+            self.status = None;
+        }
+    }
+
+    /// A key while the terminal screen is up.
+    pub(super) fn on_terminal_key(&mut self, k: KeyEvent, fx: &mut Vec<Effect>) {
+        let key = Key::from_event(&k);
+        let detach = self.settings.detach_keys.clone();
+        let held = self.terms.held.len();
+        if detach.get(held) == Some(&key) {
+            if held + 1 == detach.len() {
+                self.terms.held.clear();
+                self.terms.shown = false;
+                let label = self.terms.active().map(|p| p.label.clone());
+                self.info(format!(
+                    "detached from {} (` returns to it)",
+                    label.unwrap_or_default()
+                ));
+            } else {
+                self.terms.held.push(k);
+            }
+            return;
+        }
+        // Not the sequence after all: what was held goes to the process first.
+        let mut pending: Vec<KeyEvent> = std::mem::take(&mut self.terms.held);
+        if pending.is_empty() {
+            match self.settings.keymap.lookup(key, &[Context::Terminal]) {
+                Some(Action::TermNext) => return self.switch_pane(1),
+                Some(Action::TermPrev) => return self.switch_pane(-1),
+                _ => {}
+            }
+        }
+        let Some(pane) = self.terms.active() else {
+            self.terms.shown = false;
+            return;
+        };
+        let app_cursor = pane.parser.screen().application_cursor();
+        let id = pane.id;
+        if detach.first() == Some(&key) {
+            // It may start the sequence again.
+            self.terms.held.push(k);
+        } else {
+            pending.push(k);
+        }
+        let data: Vec<u8> = pending
+            .iter()
+            .flat_map(|k| super::term_keys::key_bytes(k, app_cursor))
+            .collect();
+        if !data.is_empty() {
+            fx.push(Effect::TermInput { pane: id, data });
+        }
+    }
+
+    fn switch_pane(&mut self, delta: isize) {
+        let n = self.terms.panes.len();
+        if n > 0 {
+            self.terms.active =
+                (self.terms.active as isize + delta).rem_euclid(n as isize) as usize;
+        }
+    }
+
+    pub(super) fn on_term_output(&mut self, id: u64, data: &[u8]) {
+        let Some(i) = self.terms.index(id) else {
+            return;
+        };
+        let pane = &mut self.terms.panes[i];
+        pane.parser.process(data);
+        pane.live = true;
+        if self.terms.shown && i == self.terms.active {
+            self.dirty = true;
+        }
+    }
+
+    /// The session ended: the pane closes and the status bar says how.
+    pub(super) fn on_term_ended(
+        &mut self,
+        id: u64,
+        code: Option<i64>,
+        error: Option<String>,
+        fx: &mut Vec<Effect>,
+    ) {
+        fx.push(Effect::CloseTerm { pane: id });
+        let Some(i) = self.terms.index(id) else {
+            return;
+        };
+        let pane = self.terms.panes.remove(i);
+        if self.terms.active > i || self.terms.active >= self.terms.panes.len() {
+            self.terms.active = self.terms.active.saturating_sub(1);
+        }
+        if self.terms.panes.is_empty() {
+            self.terms.shown = false;
+        }
+        match (error, code) {
+            (Some(e), _) => self.error(format!("{}: {e}", pane.label)),
+            (None, Some(c)) => self.info(format!("{}: exited with code {c}", pane.label)),
+            (None, None) => self.info(format!("{}: session ended", pane.label)),
+        }
+    }
+
+    /// After a resize: every pane takes the new size and tells its process.
+    pub(super) fn resize_terminals(&mut self, fx: &mut Vec<Effect>) {
+        let (rows, cols) = self.term_size();
+        for p in &mut self.terms.panes {
+            if p.parser.screen().size() != (rows, cols) {
+                p.parser.screen_mut().set_size(rows, cols);
+                fx.push(Effect::TermResize {
+                    pane: p.id,
+                    rows,
+                    cols,
+                });
+            }
+        }
+    }
+
+    /// The pane tabs and the active pane's screen.
+    pub(super) fn draw_terminals(&self, f: &mut Frame, area: Rect) {
+        let t = &self.settings.theme;
+        let Some(active) = self.terms.active() else {
+            return;
+        };
+        let mut spans = Vec::new();
+        for (i, p) in self.terms.panes.iter().enumerate() {
+            let style = if i == self.terms.active {
+                t.tab_active
+            } else {
+                t.tab
+            };
+            spans.push(Span::styled(format!(" {} {} ", i + 1, p.label), style));
+            spans.push(Span::raw(" "));
+        }
+        let detach: Vec<String> = self
+            .settings
+            .detach_keys
+            .iter()
+            .map(Key::to_string)
+            .collect();
+        let mut hint = format!("{} detach", detach.join(" "));
+        if self.terms.panes.len() > 1 {
+            hint.push_str(&format!(
+                " · {}/{} switch",
+                self.settings.keymap.label(Action::TermPrev),
+                self.settings.keymap.label(Action::TermNext)
+            ));
+        }
+        let used = Line::from(spans.clone()).width() + hint.chars().count() + 1;
+        if used <= usize::from(area.width) {
+            let pad = usize::from(area.width) - used;
+            spans.push(Span::raw(" ".repeat(pad)));
+            spans.push(Span::styled(hint, t.dim));
+        }
+        let tabs = Rect::new(area.x, area.y, area.width, 1);
+        f.render_widget(Paragraph::new(Line::from(spans)), tabs);
+        let screen = Rect::new(
+            area.x,
+            area.y + 1,
+            area.width,
+            area.height.saturating_sub(1),
+        );
+        if !active.live {
+            f.render_widget(
+                Paragraph::new(Span::styled(
+                    format!("connecting to {}…", active.label),
+                    t.dim,
+                )),
+                screen,
+            );
+            return;
+        }
+        let mut cursor = tui_term::widget::Cursor::default();
+        if active.parser.screen().hide_cursor() {
+            cursor.hide();
+        }
+        let term = tui_term::widget::PseudoTerminal::new(active.parser.screen()).cursor(cursor);
+        f.render_widget(term, screen);
+    }
+}

@@ -1,0 +1,191 @@
+//! Terminal panes (exec and attach) against the fake backend: what the pane shows,
+//! that keys reach the process, resizes are forwarded, the detach sequence leaves the
+//! pane with its session kept, several panes at once, and a pane closing when its
+//! process exits.
+
+use std::sync::Arc;
+
+use berth::client::fake::{fixed_now, FakeClient};
+use berth::ui::harness::Harness;
+use berth::ui::Settings;
+
+async fn harness(client: &FakeClient, settings: Settings, w: u16, h: u16) -> Harness {
+    Harness::new(Arc::new(client.clone()), settings, fixed_now(), w, h).await
+}
+
+/// The fake's session runs on its own task: give it a few turns to answer.
+async fn pump(h: &mut Harness) {
+    for _ in 0..5 {
+        tokio::task::yield_now().await;
+        h.poll().await;
+    }
+}
+
+#[tokio::test]
+async fn shell_pane_snapshots() {
+    for (w, hgt) in [(80, 24), (160, 45)] {
+        let client = FakeClient::demo();
+        let mut h = harness(&client, Settings::default(), w, hgt).await;
+        h.keys(&["e"]).await;
+        pump(&mut h).await;
+        h.type_text("echo hi-there").await;
+        h.keys(&["enter"]).await;
+        pump(&mut h).await;
+        let screen = h.screen();
+        assert!(
+            screen.contains("hi-there\n") || screen.contains("hi-there "),
+            "{screen}"
+        );
+        insta::assert_snapshot!(format!("terminal_shell_{w}x{hgt}"), screen);
+    }
+}
+
+#[tokio::test]
+async fn keys_reach_the_process_and_resizes_are_forwarded() {
+    let client = FakeClient::demo();
+    let mut h = harness(&client, Settings::default(), 100, 30).await;
+    h.keys(&["e"]).await;
+    pump(&mut h).await;
+    // Under the tab row, the pane is the whole main area: 100 x (30 - 3).
+    assert!(
+        client.calls().iter().any(|c| c == "resize web 27x100"),
+        "{:?}",
+        client.calls()
+    );
+    assert!(
+        client
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("exec web /bin/sh")),
+        "{:?}",
+        client.calls()
+    );
+    // ctrl-c is the process's, not the console's quit key; so is q.
+    h.keys(&["ctrl-c", "q", "up", "f5"]).await;
+    pump(&mut h).await;
+    assert!(!h.app.quit);
+    let calls = client.calls();
+    assert!(calls.iter().any(|c| c == "ctrl web 0x03"), "{calls:?}");
+    assert!(h.screen().contains("web:/# q"), "{}", h.screen());
+    // Escape sequences of the arrow and F5 keys reach the process.
+    assert!(
+        calls.iter().filter(|c| *c == "ctrl web 0x1b").count() >= 2,
+        "{calls:?}"
+    );
+
+    h.resize(120, 40).await;
+    pump(&mut h).await;
+    assert!(
+        client.calls().iter().any(|c| c == "resize web 37x120"),
+        "{:?}",
+        client.calls()
+    );
+}
+
+#[tokio::test]
+async fn detach_keeps_the_session_and_backtick_returns() {
+    let client = FakeClient::demo();
+    let mut h = harness(&client, Settings::default(), 100, 30).await;
+    h.keys(&["e"]).await;
+    pump(&mut h).await;
+    h.type_text("echo one").await;
+    h.keys(&["enter", "ctrl-p", "ctrl-q"]).await;
+    let screen = h.screen();
+    assert!(screen.contains("Containers (7)"), "{screen}");
+    assert!(screen.contains("detached from web: shell"), "{screen}");
+
+    h.keys(&["`"]).await;
+    pump(&mut h).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("one"),
+        "the session's screen is kept: {screen}"
+    );
+    // A prefix that does not complete the sequence goes to the process, prefix first.
+    h.keys(&["ctrl-p", "x"]).await;
+    pump(&mut h).await;
+    assert!(client.calls().iter().any(|c| c == "ctrl web 0x10"));
+    assert!(h.screen().contains("web:/# x"), "{}", h.screen());
+}
+
+#[tokio::test]
+async fn several_panes_and_a_pane_closes_when_its_process_exits() {
+    let client = FakeClient::demo();
+    let mut h = harness(&client, Settings::default(), 100, 30).await;
+    h.keys(&["e"]).await;
+    pump(&mut h).await;
+    h.keys(&["ctrl-p", "ctrl-q", "j", "a"]).await;
+    pump(&mut h).await;
+    let screen = h.screen();
+    assert!(screen.contains("1 web: shell"), "{screen}");
+    assert!(screen.contains("2 api: attach"), "{screen}");
+    // The attach shows the main process's output.
+    assert!(screen.contains("api: GET /api/items/39"), "{screen}");
+    assert!(client.calls().iter().any(|c| c == "attach api"));
+
+    h.keys(&["alt-left"]).await;
+    pump(&mut h).await;
+    let screen = h.screen();
+    assert!(screen.contains("web:/#"), "{screen}");
+    assert!(!screen.contains("api: GET"), "{screen}");
+    h.type_text("exit").await;
+    h.keys(&["enter"]).await;
+    pump(&mut h).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("web: shell: exited with code 0"),
+        "{screen}"
+    );
+    assert!(!screen.contains("1 web: shell"), "{screen}");
+    assert!(screen.contains("1 api: attach"), "{screen}");
+}
+
+#[tokio::test]
+async fn exec_needs_a_running_container_and_a_writable_console() {
+    let client = FakeClient::demo();
+    let mut h = harness(&client, Settings::default(), 100, 30).await;
+    // Rows are newest first; the stopped ones come after the running ones.
+    h.keys(&["G", "e"]).await;
+    let screen = h.screen();
+    assert!(screen.contains("is not running"), "{screen}");
+    h.keys(&["`"]).await;
+    assert!(
+        h.screen().contains("no terminal sessions"),
+        "{}",
+        h.screen()
+    );
+
+    let settings = Settings {
+        readonly: true,
+        ..Settings::default()
+    };
+    let mut h = harness(&client, settings, 100, 30).await;
+    h.keys(&["e"]).await;
+    assert!(h.screen().contains("read-only mode: exec is disabled"));
+    assert!(!client.calls().iter().any(|c| c.starts_with("exec")));
+}
+
+#[tokio::test]
+async fn detach_keys_come_from_the_config() {
+    let s = Settings::from_toml("detach_keys = \"ctrl-x,x\"", None);
+    assert!(s.problems.is_empty(), "{:?}", s.problems);
+    let client = FakeClient::demo();
+    let mut h = harness(&client, s, 100, 30).await;
+    h.keys(&["e"]).await;
+    pump(&mut h).await;
+    h.keys(&["ctrl-p", "ctrl-q"]).await;
+    assert!(h.screen().contains("keys go to web: shell"));
+    h.keys(&["ctrl-x", "x"]).await;
+    assert!(
+        h.screen().contains("detached from web: shell"),
+        "{}",
+        h.screen()
+    );
+
+    let bad = Settings::from_toml("detach_keys = \"ctrl-\"", None);
+    assert!(
+        bad.problems.iter().any(|p| p.contains("detach_keys")),
+        "{:?}",
+        bad.problems
+    );
+}
