@@ -414,7 +414,19 @@ async fn wait_for(st: &AppState, id: &str, cond: WaitCondition) -> ApiResult<i64
     let mut exits = st.subscribe_exit(id);
     exits.borrow_and_update();
     let mut last_code = 0i64;
+    // Whether last_code is a real exit code (not the initial 0).
+    let mut have_code = false;
+    let mut woken = false;
     loop {
+        // `changed()` below marks the value seen: `woken` remembers it was new.
+        if std::mem::take(&mut woken) || exits.has_changed().unwrap_or(false) {
+            let (_, code) = *exits.borrow_and_update();
+            last_code = code;
+            have_code = true;
+            if cond == WaitCondition::NextExit {
+                return Ok(code);
+            }
+        }
         let rid = id.to_string();
         let rec = blocking(&st.engine, move |e| match e.container_get(&rid) {
             Ok(r) => Ok(Some(r)),
@@ -423,6 +435,15 @@ async fn wait_for(st: &AppState, id: &str, cond: WaitCondition) -> ApiResult<i64
         })
         .await?;
         let Some(rec) = rec else {
+            if !have_code {
+                // Removed on exit: the monitor drops the record before it sends the
+                // exit code to its attached clients, so that code is a moment away.
+                if let Ok(Ok(())) =
+                    tokio::time::timeout(Duration::from_secs(2), exits.changed()).await
+                {
+                    last_code = exits.borrow_and_update().1;
+                }
+            }
             return Ok(last_code);
         };
         if rec.state.running || rec.state.restarting {
@@ -433,14 +454,18 @@ async fn wait_for(st: &AppState, id: &str, cond: WaitCondition) -> ApiResult<i64
                 .flatten();
             if let Some(code) = code {
                 last_code = code;
+                have_code = true;
                 if cond != WaitCondition::Removed {
                     return Ok(code);
                 }
             }
             continue;
         }
-        last_code = rec.state.exit_code;
         let started_before = rec.state.status != "created";
+        if started_before {
+            last_code = rec.state.exit_code;
+            have_code = true;
+        }
         match cond {
             WaitCondition::NotRunning => return Ok(rec.state.exit_code),
             WaitCondition::Removed
@@ -450,16 +475,9 @@ async fn wait_for(st: &AppState, id: &str, cond: WaitCondition) -> ApiResult<i64
             }
             _ => {}
         }
-        if exits.has_changed().unwrap_or(false) {
-            let (_, code) = *exits.borrow_and_update();
-            last_code = code;
-            if cond == WaitCondition::NextExit {
-                return Ok(code);
-            }
-        }
         // Started elsewhere (another client, the CLI) or not yet: look again soon.
         tokio::select! {
-            _ = exits.changed() => {}
+            r = exits.changed() => woken = r.is_ok(),
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
     }

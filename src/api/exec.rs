@@ -15,7 +15,7 @@ use bollard::models::{
 
 use super::error::{ApiError, ApiResult};
 use super::hijack::{self, RelayOpts};
-use super::params::{json_body, Query};
+use super::params::{json_body, json_body_legacy, Query};
 use super::state::AppState;
 use super::stream::blocking;
 use crate::engine::runtime::attach::{self, AttachClient};
@@ -60,7 +60,7 @@ async fn create(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let config: ExecConfig = json_body(&body, "exec create")?;
+    let config: ExecConfig = json_body_legacy(&body, "exec create", &["Detach"])?;
     if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
         return Err(ApiError::bad_request("No exec command specified"));
     }

@@ -195,12 +195,27 @@ fn unknown_fields(input: &Value, parsed: &Value, at: &str, out: &mut Vec<String>
 /// A JSON body as model `T`: malformed JSON, wrong types and fields `T` does not know
 /// are a 400 naming the problem, never ignored silently.
 pub fn json_body<T: DeserializeOwned + Serialize>(body: &Bytes, what: &str) -> ApiResult<T> {
+    json_body_legacy(body, what, &[])
+}
+
+/// [`json_body`], ignoring top-level `legacy` fields: ones real clients still send
+/// although the API dropped them (the docker CLI's exec `Detach`).
+pub fn json_body_legacy<T: DeserializeOwned + Serialize>(
+    body: &Bytes,
+    what: &str,
+    legacy: &[&str],
+) -> ApiResult<T> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return serde_json::from_value(Value::Object(Default::default()))
             .map_err(|e| ApiError::bad_request(format!("{what}: empty request body: {e}")));
     }
-    let input: Value = serde_json::from_slice(body)
+    let mut input: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("{what}: malformed JSON: {e}")))?;
+    if let Value::Object(o) = &mut input {
+        for k in legacy {
+            o.remove(*k);
+        }
+    }
     let parsed: T = serde_json::from_value(input.clone())
         .map_err(|e| ApiError::bad_request(format!("{what}: invalid request body: {e}")))?;
     let back = serde_json::to_value(&parsed)
