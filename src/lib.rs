@@ -1,6 +1,7 @@
 //! berth: a keyboard-driven terminal console for containers, with its own in-process,
 //! Docker-compatible engine. See README.md for the architecture.
 
+pub mod api;
 pub mod cli;
 pub mod client;
 pub mod demo;

@@ -992,7 +992,7 @@ fn command_text(rec: &ContainerRecord, trunc: bool) -> String {
     format!("{cmd:?}")
 }
 
-fn ps_matches(rec: &ContainerRecord, filters: &[(String, String)]) -> CliResult<bool> {
+pub(crate) fn ps_matches(rec: &ContainerRecord, filters: &[(String, String)]) -> CliResult<bool> {
     for (k, v) in filters {
         let ok = match k.as_str() {
             "status" => {

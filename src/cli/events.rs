@@ -27,7 +27,7 @@ pub struct EventsArgs {
     until: Option<String>,
 }
 
-fn matches(e: &Event, filters: &[(String, String)]) -> bool {
+pub(crate) fn matches(e: &Event, filters: &[(String, String)]) -> bool {
     // Docker: values of one key are OR'd, different keys AND'd.
     let mut keys: Vec<&str> = filters.iter().map(|(k, _)| k.as_str()).collect();
     keys.dedup();

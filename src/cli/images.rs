@@ -203,7 +203,7 @@ pub fn image_command(engine: &Engine, c: ImageCommand) -> CliResult {
 }
 
 /// Shell-style glob (`*`, `?`, `[...]`) as Go's path.Match, where `*` stops at `/`.
-fn glob(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     fn m(p: &[char], t: &[char]) -> bool {
         match p.first() {
             None => t.is_empty(),
@@ -244,7 +244,7 @@ fn glob(pattern: &str, text: &str) -> bool {
 }
 
 /// reference=PATTERN matches the familiar name, or name:tag when the pattern has a tag.
-fn reference_matches(pattern: &str, familiar_tag: &str) -> bool {
+pub(crate) fn reference_matches(pattern: &str, familiar_tag: &str) -> bool {
     let name = familiar_tag
         .rsplit_once(':')
         .map(|(n, _)| n)

@@ -6,14 +6,15 @@ pub(crate) mod containers;
 mod cp;
 pub(crate) mod events;
 pub mod gotemplate;
-mod images;
+pub(crate) mod images;
 mod networks;
 pub mod output;
 pub(crate) mod registry;
 pub mod runflags;
+mod serve;
 mod system;
 pub mod units;
-mod volumes;
+pub(crate) mod volumes;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -236,6 +237,8 @@ pub enum Command {
     /// Manage berth
     #[command(subcommand)]
     System(system::SystemCommand),
+    /// Serve the Docker Engine API on a unix socket (docker CLI, bollard, docker-py)
+    Serve(serve::ServeArgs),
     /// Show the berth version information
     Version,
     /// Prepare the demo image (built offline from the host's busybox-static)
@@ -344,6 +347,7 @@ fn run(cli: Cli) -> CliResult {
         Command::NetworkTeardown => Ok(engine.network_teardown_host()?),
         Command::Events(a) => events::events(&engine, a),
         Command::Demo(a) => system::demo(&engine, a),
+        Command::Serve(a) => serve::serve(engine, a),
         Command::Run(a) => containers::run(&engine, a),
         Command::Create(a) => containers::create(&engine, a),
         Command::Start(a) => containers::start(&engine, a),

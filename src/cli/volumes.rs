@@ -162,6 +162,30 @@ pub fn volume_command(engine: &Engine, c: VolumeCommand) -> CliResult {
     }
 }
 
+/// `volume ls -f` (and the API's filters): dangling, name, driver, label.
+pub(crate) fn volume_matches(
+    engine: &Engine,
+    v: &crate::engine::volume::Volume,
+    filters: &[(String, String)],
+) -> Result<bool, crate::engine::Error> {
+    let mut keep = true;
+    for (k, val) in filters {
+        keep &= match k.as_str() {
+            "dangling" => {
+                let dangling = engine.volume_users(&v.name)?.is_empty();
+                matches!(val.as_str(), "true" | "1") == dangling
+            }
+            "name" => v.name.contains(val.as_str()),
+            "driver" => v.driver == *val,
+            _ => match val.split_once('=') {
+                Some((lk, lv)) => v.labels.get(lk).map(String::as_str) == Some(lv),
+                None => v.labels.contains_key(val),
+            },
+        };
+    }
+    Ok(keep)
+}
+
 fn ls(engine: &Engine, a: LsArgs) -> CliResult {
     let mut filters = Vec::new();
     for f in &a.filter {
@@ -175,22 +199,7 @@ fn ls(engine: &Engine, a: LsArgs) -> CliResult {
     }
     let mut rows = Vec::new();
     for v in engine.volume_list()? {
-        let mut keep = true;
-        for (k, val) in &filters {
-            keep &= match k.as_str() {
-                "dangling" => {
-                    let dangling = engine.volume_users(&v.name)?.is_empty();
-                    matches!(val.as_str(), "true" | "1") == dangling
-                }
-                "name" => v.name.contains(val.as_str()),
-                "driver" => v.driver == *val,
-                _ => match val.split_once('=') {
-                    Some((lk, lv)) => v.labels.get(lk).map(String::as_str) == Some(lv),
-                    None => v.labels.contains_key(val),
-                },
-            };
-        }
-        if keep {
+        if volume_matches(engine, &v, &filters)? {
             let labels: Vec<String> = v
                 .labels
                 .iter()

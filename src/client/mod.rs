@@ -5,7 +5,7 @@
 //! Every method is async and cheap to cancel; backends that block (the in-process
 //! engine) move the work to blocking threads so the UI's runtime never stalls.
 
-mod convert;
+pub(crate) mod convert;
 pub mod engine;
 pub mod fake;
 

@@ -206,6 +206,11 @@ impl AttachClient {
     pub fn raw_fd(&self) -> i32 {
         self.stream.as_raw_fd()
     }
+
+    /// The socket itself, for callers that relay frames asynchronously (the API server).
+    pub fn into_stream(self) -> UnixStream {
+        self.stream
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,76 @@
+//! What the server remembers between requests: attach streams waiting for their
+//! container to start, the last exit seen per container (to wake `wait`), and exec
+//! sessions (Docker's exec ids live in the daemon's memory; so do berth's).
+
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+use super::exec::ExecSession;
+use crate::engine::Engine;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Monitor ends of attach socket pairs, handed to the next start of the container.
+    pending_attach: Mutex<HashMap<String, OwnedFd>>,
+    /// Per container: (exits seen, last exit code). `wait` subscribes before looking.
+    exits: Mutex<HashMap<String, watch::Sender<(u64, i64)>>>,
+    execs: Mutex<HashMap<String, ExecSession>>,
+}
+
+/// A poisoned lock only means another request panicked mid-update of a map of
+/// independent entries: keep serving.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        AppState {
+            engine,
+            inner: Arc::new(Inner::default()),
+        }
+    }
+
+    pub fn set_pending_attach(&self, id: &str, fd: OwnedFd) {
+        lock(&self.inner.pending_attach).insert(id.to_string(), fd);
+    }
+
+    pub fn take_pending_attach(&self, id: &str) -> Option<OwnedFd> {
+        lock(&self.inner.pending_attach).remove(id)
+    }
+
+    pub fn subscribe_exit(&self, id: &str) -> watch::Receiver<(u64, i64)> {
+        let mut map = lock(&self.inner.exits);
+        map.entry(id.to_string())
+            .or_insert_with(|| watch::channel((0, 0)).0)
+            .subscribe()
+    }
+
+    pub fn exited(&self, id: &str, code: i64) {
+        let mut map = lock(&self.inner.exits);
+        let tx = map
+            .entry(id.to_string())
+            .or_insert_with(|| watch::channel((0, 0)).0);
+        tx.send_modify(|(n, c)| {
+            *n += 1;
+            *c = code;
+        });
+        // Nobody waits and nobody will ask about this run again: keep the map small.
+        if tx.receiver_count() == 0 {
+            map.remove(id);
+        }
+    }
+
+    pub fn execs(&self) -> MutexGuard<'_, HashMap<String, ExecSession>> {
+        lock(&self.inner.execs)
+    }
+}
