@@ -120,12 +120,66 @@ async fn list(State(st): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<
     Ok(Json(out).into_response())
 }
 
-/// Pulling needs a registry client, which this build does not have yet. The one place
-/// to wire `Engine::image_pull` in.
-async fn pull(_st: &AppState, reference: &str) -> ApiResult<Response> {
-    Err(ApiError::not_implemented(format!(
-        "pull is not available in this build: cannot pull {reference}; load the image with `docker load` (or `berth load`) instead"
-    )))
+/// Credentials the docker CLI sends for a pull or push: base64url JSON in
+/// `X-Registry-Auth` (an empty or `{}` header means "use what `login` stored").
+pub(crate) fn registry_auth(
+    headers: &axum::http::HeaderMap,
+) -> ApiResult<Option<crate::engine::image::registry::Credentials>> {
+    use base64::Engine as _;
+    let Some(raw) = headers
+        .get("X-Registry-Auth")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let raw = raw.trim();
+    let bytes = base64::engine::general_purpose::URL_SAFE
+        .decode(raw)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw))
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(raw))
+        .map_err(|_| ApiError::bad_request("invalid X-Registry-Auth header: not base64"))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|_| ApiError::bad_request("invalid X-Registry-Auth header: not JSON"))?;
+    let user = v["username"].as_str().unwrap_or_default();
+    let pass = v["password"].as_str().unwrap_or_default();
+    if user.is_empty() && pass.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(crate::engine::image::registry::Credentials {
+        username: user.to_string(),
+        password: pass.to_string(),
+    }))
+}
+
+/// `images/create?fromImage=`: pulls with dockerd's JSON progress stream; an error
+/// once the stream has started is its last line (`errorDetail`), as dockerd sends it.
+async fn pull(
+    st: &AppState,
+    reference: String,
+    platform: Option<String>,
+    credentials: Option<crate::engine::image::registry::Credentials>,
+) -> ApiResult<Response> {
+    let opts = crate::engine::image::registry::PullOptions {
+        platform,
+        all_tags: false,
+        credentials,
+    };
+    let body = stream_body(&st.engine, move |e, w| {
+        let mut progress = |info: &bollard::models::CreateImageInfo| {
+            let _ = write_json_line(w, info);
+            let _ = std::io::Write::flush(w);
+        };
+        if let Err(err) = e.image_pull(&reference, &opts, &mut progress) {
+            let msg = err.to_string();
+            let _ = write_json_line(
+                w,
+                &serde_json::json!({"errorDetail": {"message": msg}, "error": msg}),
+            );
+        }
+        Ok(())
+    });
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn create(
@@ -136,7 +190,12 @@ async fn create(
     let q = q(&raw);
     if let Some(image) = q.get("fromImage").filter(|i| !i.is_empty()) {
         let reference = join_tag(image, q.get("tag"));
-        return pull(&st, &reference).await;
+        let platform = q
+            .get("platform")
+            .filter(|p| !p.is_empty())
+            .map(str::to_string);
+        let credentials = registry_auth(req.headers())?;
+        return pull(&st, reference, platform, credentials).await;
     }
     let Some(src) = q.get("fromSrc").filter(|s| !s.is_empty()) else {
         return Err(ApiError::bad_request(

@@ -7,7 +7,7 @@ mod cp;
 pub(crate) mod events;
 pub mod gotemplate;
 pub(crate) mod images;
-mod networks;
+pub(crate) mod networks;
 pub mod output;
 pub(crate) mod registry;
 pub mod runflags;

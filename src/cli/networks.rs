@@ -256,6 +256,39 @@ pub fn network_command(engine: &Engine, c: NetworkCommand) -> CliResult {
     }
 }
 
+/// Docker's `network ls` filters (shared with the API server).
+pub(crate) fn network_matches(
+    engine: &Engine,
+    n: &crate::engine::network::records::Network,
+    filters: &[(String, String)],
+) -> crate::engine::error::Result<bool> {
+    for (k, v) in filters {
+        let keep = match k.as_str() {
+            "driver" => n.config.driver == *v,
+            "id" => n.id.starts_with(v.as_str()),
+            "name" => n.name.contains(v.as_str()),
+            "scope" => v == "local",
+            "type" => match v.as_str() {
+                "builtin" => n.is_builtin(),
+                "custom" => !n.is_builtin(),
+                _ => false,
+            },
+            "dangling" => {
+                let unused = engine.network_users(&n.id)?.is_empty() && !n.is_builtin();
+                matches!(v.as_str(), "true" | "1") == unused
+            }
+            _ => match v.split_once('=') {
+                Some((lk, lv)) => n.config.labels.get(lk).map(String::as_str) == Some(lv),
+                None => n.config.labels.contains_key(v),
+            },
+        };
+        if !keep {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 fn ls(engine: &Engine, a: LsArgs) -> CliResult {
     let mut filters: Vec<(String, String)> = Vec::new();
     for f in &a.filter {
@@ -272,29 +305,7 @@ fn ls(engine: &Engine, a: LsArgs) -> CliResult {
     }
     let mut rows = Vec::new();
     for n in engine.network_list()? {
-        let mut keep = true;
-        for (k, v) in &filters {
-            keep &= match k.as_str() {
-                "driver" => n.config.driver == *v,
-                "id" => n.id.starts_with(v.as_str()),
-                "name" => n.name.contains(v.as_str()),
-                "scope" => v == "local",
-                "type" => match v.as_str() {
-                    "builtin" => n.is_builtin(),
-                    "custom" => !n.is_builtin(),
-                    _ => false,
-                },
-                "dangling" => {
-                    let unused = engine.network_users(&n.id)?.is_empty() && !n.is_builtin();
-                    matches!(v.as_str(), "true" | "1") == unused
-                }
-                _ => match v.split_once('=') {
-                    Some((lk, lv)) => n.config.labels.get(lk).map(String::as_str) == Some(lv),
-                    None => n.config.labels.contains_key(v),
-                },
-            };
-        }
-        if !keep {
+        if !network_matches(engine, &n, &filters)? {
             continue;
         }
         let labels: Vec<String> = n
