@@ -1334,3 +1334,30 @@ fn loopback_is_up_and_stop_restart_events_come_in_dockers_order() {
         "{ev}"
     );
 }
+
+#[test]
+fn rm_containers_skip_the_unmount_sync_others_keep_it() {
+    let b = with_busybox();
+    // overlayfs `volatile` shows in the rootfs's mount options.
+    let r = b
+        .run(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "grep '^overlay / ' /proc/mounts",
+        ])
+        .ok();
+    assert!(r.stdout.contains("volatile"), "{}", r.stdout);
+    let r = b
+        .run(&[
+            "run",
+            "busybox",
+            "sh",
+            "-c",
+            "grep '^overlay / ' /proc/mounts",
+        ])
+        .ok();
+    assert!(!r.stdout.contains("volatile"), "{}", r.stdout);
+}

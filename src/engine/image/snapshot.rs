@@ -50,6 +50,7 @@ pub const MAX_LOWER_LAYERS: usize = 500;
 // <linux/mount.h> values. libc has the syscall numbers but not these flags on
 // every target, and they are stable UAPI, so they are pinned here.
 const FSOPEN_CLOEXEC: libc::c_long = 0x1;
+const FSCONFIG_SET_FLAG: libc::c_long = 0;
 const FSCONFIG_SET_STRING: libc::c_long = 1;
 const FSCONFIG_CMD_CREATE: libc::c_long = 6;
 const FSMOUNT_CLOEXEC: libc::c_long = 0x1;
@@ -169,6 +170,27 @@ pub fn mount_overlay(
     target: &Path,
 ) -> Result<(), SnapshotError> {
     let req = Request::new(lowers, upper_work, target)?;
+    mount_request(req)
+}
+
+/// [`mount_overlay`] with overlayfs's `volatile` option: writes to the upper dir are
+/// never synced, not even at unmount (which otherwise syncs the whole filesystem the
+/// upper dir is on, slow on a busy host). For containers whose changes are thrown away
+/// (`--rm`). A stale volatile marker from a crash is cleared first, since the mount
+/// refuses to reuse such a work dir.
+pub fn mount_overlay_volatile(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+) -> Result<(), SnapshotError> {
+    let _ = std::fs::remove_dir_all(work.join("work").join("incompat"));
+    let mut req = Request::new(lowers, Some((upper, work)), target)?;
+    req.volatile = true;
+    mount_request(req)
+}
+
+fn mount_request(req: Request) -> Result<(), SnapshotError> {
     if req.is_single_readonly() {
         return bind_readonly(&req.lowers[0], &req.target);
     }
@@ -326,6 +348,8 @@ struct Request {
     lowers: Vec<PathBuf>,
     upper_work: Option<(PathBuf, PathBuf)>,
     target: PathBuf,
+    /// overlayfs `volatile`: no sync of the upper filesystem, at unmount either.
+    volatile: bool,
 }
 
 impl Request {
@@ -369,6 +393,7 @@ impl Request {
             lowers,
             upper_work,
             target,
+            volatile: false,
         })
     }
 
@@ -470,7 +495,11 @@ fn mount_data_limit() -> usize {
 }
 
 /// Builds `lowerdir=...[,upperdir=...,workdir=...]` from already-escaped lowers.
-fn overlay_data(lowers: &[Vec<u8>], upper_work: Option<&(PathBuf, PathBuf)>) -> Vec<u8> {
+fn overlay_data(
+    lowers: &[Vec<u8>],
+    upper_work: Option<&(PathBuf, PathBuf)>,
+    volatile: bool,
+) -> Vec<u8> {
     let mut data = b"lowerdir=".to_vec();
     for (i, l) in lowers.iter().enumerate() {
         if i > 0 {
@@ -483,6 +512,9 @@ fn overlay_data(lowers: &[Vec<u8>], upper_work: Option<&(PathBuf, PathBuf)>) -> 
         data.extend_from_slice(&escape_ovl(u));
         data.extend_from_slice(b",workdir=");
         data.extend_from_slice(&escape_ovl(w));
+        if volatile {
+            data.extend_from_slice(b",volatile");
+        }
     }
     data
 }
@@ -503,7 +535,7 @@ fn check_fits(req: &Request, mech: Mechanism, data: &[u8]) -> Result<(), Snapsho
 
 fn classic_data(req: &Request) -> Result<Vec<u8>, SnapshotError> {
     let lowers: Vec<Vec<u8>> = req.lowers.iter().map(|l| escape_ovl(l)).collect();
-    let data = overlay_data(&lowers, req.upper_work.as_ref());
+    let data = overlay_data(&lowers, req.upper_work.as_ref(), req.volatile);
     check_fits(req, Mechanism::Classic, &data)?;
     Ok(data)
 }
@@ -574,7 +606,7 @@ fn mount_short_links(req: &Request) -> Result<(), SnapshotError> {
     let names: Vec<Vec<u8>> = (0..req.lowers.len())
         .map(|i| i.to_string().into_bytes())
         .collect();
-    let data = overlay_data(&names, req.upper_work.as_ref());
+    let data = overlay_data(&names, req.upper_work.as_ref(), req.volatile);
     check_fits(req, mech, &data)?;
 
     let dir = LinkDir::create(req)?;
@@ -656,6 +688,24 @@ fn fsconfig_string(fs: &OwnedFd, key: &CStr, value: &CStr) -> io::Result<()> {
             FSCONFIG_SET_STRING,
             key.as_ptr(),
             value.as_ptr(),
+            0 as libc::c_long,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn fsconfig_flag(fs: &OwnedFd, key: &CStr) -> io::Result<()> {
+    // SAFETY: key is a valid NUL-terminated string; FSCONFIG_SET_FLAG takes no value.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            libc::c_long::from(fs.as_raw_fd()),
+            FSCONFIG_SET_FLAG,
+            key.as_ptr(),
+            std::ptr::null::<libc::c_char>(),
             0 as libc::c_long,
         )
     };
@@ -822,6 +872,9 @@ fn mount_fsconfig(req: &Request) -> Result<(), SnapshotError> {
             })?;
         }
     }
+    if req.volatile && req.upper_work.is_some() {
+        fsconfig_flag(&fs, c"volatile").map_err(|e| fail("fsconfig volatile".into(), e))?;
+    }
     fsconfig_create(&fs).map_err(|e| fail("fsconfig FSCONFIG_CMD_CREATE".into(), e))?;
     let mnt = fsmount(&fs).map_err(|e| fail("fsmount".into(), e))?;
     let target_c = cstring(req.target.as_os_str().as_bytes(), &req.target)?;
@@ -971,10 +1024,10 @@ mod tests {
             b"/a\\:b\\,c\\\\d e".to_vec()
         );
         let uw = (PathBuf::from("/u,1"), PathBuf::from("/w"));
-        let data = overlay_data(&[b"0".to_vec(), b"1".to_vec()], Some(&uw));
+        let data = overlay_data(&[b"0".to_vec(), b"1".to_vec()], Some(&uw), false);
         assert_eq!(data, b"lowerdir=0:1,upperdir=/u\\,1,workdir=/w".to_vec());
         assert_eq!(
-            overlay_data(&[b"/x".to_vec()], None),
+            overlay_data(&[b"/x".to_vec()], None, false),
             b"lowerdir=/x".to_vec()
         );
     }

@@ -383,12 +383,15 @@ fn run_once(
                 .layer_diff(crate::engine::image::digest::parse_digest(c)?))
         })
         .collect::<Result<Vec<PathBuf>>>()?;
-    snapshot::mount_overlay(
-        &lowers,
-        Some((&dir.join("upper"), &dir.join("work"))),
-        &rootfs,
-    )
-    .map_err(|e| Error::Other(format!("mounting the container's root filesystem: {e}")))?;
+    let (upper, work) = (dir.join("upper"), dir.join("work"));
+    // A --rm container's changes are thrown away: skip the sync its unmount would do.
+    let mounted = if rec.config.host_config.auto_remove == Some(true) {
+        snapshot::mount_overlay_volatile(&lowers, &upper, &work, &rootfs)
+            .or_else(|_| snapshot::mount_overlay(&lowers, Some((&upper, &work)), &rootfs))
+    } else {
+        snapshot::mount_overlay(&lowers, Some((&upper, &work)), &rootfs)
+    };
+    mounted.map_err(|e| Error::Other(format!("mounting the container's root filesystem: {e}")))?;
     let mounted = MountGuard(rootfs.clone());
     drop(fs_lock);
 
