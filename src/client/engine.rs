@@ -20,9 +20,11 @@ use tokio::sync::mpsc;
 
 use super::convert;
 use super::{
-    BoxStream, Client, ClientError, ContainerAction, EventsFrom, ExecOptions, LogLine, LogRequest,
-    LogStreamKind, Result, Session, SessionInput, SessionOutput, StatsSample,
+    BoxStream, Client, ClientError, ContainerAction, EventsFrom, ExecOptions, FileChange,
+    FileChangeKind, ImageLayers, LayerInfo, LogLine, LogRequest, LogStreamKind, Result, Session,
+    SessionInput, SessionOutput, StatsSample,
 };
+use crate::engine::image::layer::ChangeKind;
 use crate::engine::runtime::attach::{self, AttachClient};
 use crate::engine::runtime::exec::ExecConfig;
 use crate::engine::runtime::logs::{self, ReadOptions, Stream};
@@ -110,6 +112,37 @@ impl DbWatch {
             let _ = i.read_events();
         }
     }
+}
+
+/// What one unpacked layer dir changes over the layers below it (top first), with
+/// sizes: the file's own for additions and changes, the lower copy's for removals.
+fn layer_changes(dir: &Path, lowers: &[std::path::PathBuf]) -> Result<Vec<FileChange>> {
+    let changes = crate::engine::image::layer::changes(dir, lowers)
+        .map_err(|e| ClientError::other(format!("reading layer {}: {e}", dir.display())))?;
+    let stat = |root: &Path, path: &str| {
+        std::fs::symlink_metadata(root.join(path.trim_start_matches('/'))).ok()
+    };
+    Ok(changes
+        .into_iter()
+        .map(|c| {
+            let kind = match c.kind {
+                ChangeKind::Added => FileChangeKind::Added,
+                ChangeKind::Modified => FileChangeKind::Modified,
+                ChangeKind::Deleted => FileChangeKind::Removed,
+            };
+            let md = if kind == FileChangeKind::Removed {
+                lowers.iter().find_map(|l| stat(l, &c.path))
+            } else {
+                stat(dir, &c.path)
+            };
+            FileChange {
+                dir: md.as_ref().is_some_and(|m| m.is_dir()),
+                size: md.filter(|m| m.is_file()).map(|m| m.len()).unwrap_or(0),
+                path: c.path,
+                kind,
+            }
+        })
+        .collect())
 }
 
 /// Turns a channel's receiving end into a stream.
@@ -404,6 +437,63 @@ impl Client for EngineClient {
                 images_deleted: Some(convert::delete_items(&records)),
                 space_reclaimed: Some(i64::try_from(bytes).unwrap_or(i64::MAX)),
             })
+        })
+        .await
+    }
+
+    async fn image_layers(&self, id: &str) -> Result<ImageLayers> {
+        let id = id.to_string();
+        self.blocking(move |e| {
+            let img = e.image_get(&id)?;
+            let mut dirs = e.image_layer_dirs(&img.id)?;
+            dirs.reverse(); // bottom first, like the history
+            let sizes: Vec<u64> = e
+                .image_history(&img.id)?
+                .iter()
+                .rev()
+                .filter(|h| h.size > 0)
+                .map(|h| h.size)
+                .collect();
+            // History steps oldest first; each non-empty one owns the next layer.
+            let steps: Vec<(String, bool)> = if img.config.history.is_empty() {
+                dirs.iter().map(|_| (String::new(), false)).collect()
+            } else {
+                img.config
+                    .history
+                    .iter()
+                    .map(|h| (h.created_by.clone().unwrap_or_default(), h.empty_layer))
+                    .collect()
+            };
+            let mut layers = Vec::new();
+            let mut next = 0usize;
+            for (created_by, empty) in steps {
+                if empty || next >= dirs.len() {
+                    layers.push(LayerInfo {
+                        created_by,
+                        size: 0,
+                        empty: true,
+                        changes: Vec::new(),
+                    });
+                    continue;
+                }
+                let lowers: Vec<_> = dirs[..next].iter().rev().cloned().collect();
+                let changes = layer_changes(&dirs[next], &lowers)?;
+                let size = sizes.get(next).copied().unwrap_or_else(|| {
+                    changes
+                        .iter()
+                        .filter(|c| c.kind != FileChangeKind::Removed)
+                        .map(|c| c.size)
+                        .sum()
+                });
+                layers.push(LayerInfo {
+                    created_by,
+                    size,
+                    empty: false,
+                    changes,
+                });
+                next += 1;
+            }
+            Ok(ImageLayers::new(layers))
         })
         .await
     }

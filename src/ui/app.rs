@@ -72,9 +72,13 @@ pub enum DetailTab {
     Inspect,
     Top,
     Env,
+    /// Images: the layer explorer.
+    Layers,
 }
 
 impl DetailTab {
+    pub const IMAGE: [DetailTab; 2] = [DetailTab::Inspect, DetailTab::Layers];
+
     pub const CONTAINER: [DetailTab; 5] = [
         DetailTab::Logs,
         DetailTab::Stats,
@@ -90,6 +94,7 @@ impl DetailTab {
             DetailTab::Inspect => "Inspect",
             DetailTab::Top => "Top",
             DetailTab::Env => "Env/Mounts/Ports",
+            DetailTab::Layers => "Layers",
         }
     }
 }
@@ -121,6 +126,9 @@ pub struct Details {
     pub log_state: LogState,
     pub inspect: Option<Inspected>,
     pub top: Option<Result<ContainerTopResponse, String>>,
+    /// The Images view's tab (Inspect or Layers).
+    pub image_tab: DetailTab,
+    pub layers: Option<Result<super::layers::LayersState, String>>,
     generation: u64,
 }
 
@@ -258,6 +266,8 @@ impl App {
                 log_state: LogState::Idle,
                 inspect: None,
                 top: None,
+                image_tab: DetailTab::Inspect,
+                layers: None,
                 generation: 0,
             },
             overlay: Overlay::None,
@@ -488,6 +498,13 @@ impl App {
                     self.dirty = true;
                 }
             }
+            Msg::ImageLayers { id, result } => {
+                if self.view == View::Images && self.details.target.as_deref() == Some(id.as_str())
+                {
+                    self.details.layers = Some(result.map(super::layers::LayersState::new));
+                    self.dirty = true;
+                }
+            }
             Msg::LogEnded { id, error } => {
                 if self.details.target.as_deref() == Some(id.as_str()) {
                     self.details.log_state = match error {
@@ -682,6 +699,7 @@ impl App {
         d.log_state = LogState::Idle;
         d.inspect = None;
         d.top = None;
+        d.layers = None;
         d.generation += 1;
         d.target = sel.as_ref().map(|(t, _)| t.clone());
         d.target_state = sel.map(|(_, s)| s).unwrap_or_default();
@@ -699,6 +717,9 @@ impl App {
             return;
         };
         fx.push(Effect::Inspect(kind, target.clone()));
+        if self.view == View::Images && self.details.image_tab == DetailTab::Layers {
+            fx.push(Effect::ImageLayers(target.clone()));
+        }
         if self.view == View::Containers {
             self.details.log_state = LogState::Streaming;
             fx.push(Effect::FollowLogs {

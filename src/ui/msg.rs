@@ -73,6 +73,8 @@ pub enum Effect {
     SubscribeEvents,
     Stats(String),
     Inspect(InspectKind, String),
+    /// The layer explorer's model of an image.
+    ImageLayers(String),
     Top(String),
     FollowLogs {
         id: String,
@@ -166,6 +168,10 @@ pub enum Msg {
         id: String,
         asked: usize,
         result: Result<Vec<LogLine>, String>,
+    },
+    ImageLayers {
+        id: String,
+        result: Result<crate::client::ImageLayers, String>,
     },
     LogEnded {
         id: String,

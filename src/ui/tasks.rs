@@ -99,6 +99,10 @@ impl Tasks {
                     result: text(value),
                 })
             }),
+            Effect::ImageLayers(id) => self.spawn(async move {
+                let result = text(c.image_layers(&id).await);
+                Some(Msg::ImageLayers { id, result })
+            }),
             Effect::Debounce { generation, delay } => self.spawn(async move {
                 tokio::time::sleep(delay).await;
                 Some(Msg::DetailsDue(generation))
