@@ -13,11 +13,20 @@ async fn harness(client: &FakeClient, settings: Settings, w: u16, h: u16) -> Har
     Harness::new(Arc::new(client.clone()), settings, fixed_now(), w, h).await
 }
 
-/// The fake's session runs on its own task: give it a few turns to answer.
+/// The fake's session runs on its own task: give it turns until the screen has been
+/// the same for a few of them.
 async fn pump(h: &mut Harness) {
-    for _ in 0..5 {
+    let mut last = String::new();
+    let mut same = 0;
+    for _ in 0..200 {
         tokio::task::yield_now().await;
         h.poll().await;
+        let now = h.screen();
+        same = if now == last { same + 1 } else { 0 };
+        if same >= 3 {
+            return;
+        }
+        last = now;
     }
 }
 
@@ -188,4 +197,34 @@ async fn detach_keys_come_from_the_config() {
         "{:?}",
         bad.problems
     );
+}
+
+#[tokio::test]
+async fn the_wheel_scrolls_back_through_a_pane() {
+    let client = FakeClient::demo();
+    let mut h = harness(&client, Settings::default(), 80, 12).await;
+    h.keys(&["e"]).await;
+    pump(&mut h).await;
+    for i in 0..20 {
+        h.type_text(&format!("echo out-{i}")).await;
+        h.keys(&["enter"]).await;
+    }
+    for _ in 0..50 {
+        if h.screen().contains("out-19 ") {
+            break;
+        }
+        pump(&mut h).await;
+    }
+    assert!(h.screen().contains("out-19 "), "{}", h.screen());
+    assert!(!h.screen().contains("out-3 "));
+    // out-3 is 34 lines above the live screen's last; 9 notches of 3 show it.
+    for _ in 0..9 {
+        h.mouse(crossterm::event::MouseEventKind::ScrollUp, 10, 5)
+            .await;
+    }
+    let screen = h.screen();
+    assert!(screen.contains("out-3 "), "{screen}");
+    // A key goes back to the live screen.
+    h.keys(&["x"]).await;
+    assert!(h.screen().contains("web:/# x"), "{}", h.screen());
 }

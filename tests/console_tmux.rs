@@ -127,7 +127,15 @@ fn terminal_pane_in_a_real_terminal() {
     let b = Berth::new();
     b.load("busybox-docker-archive.tar");
     b.run(&[
-        "run", "-d", "--name", "smoke-shell", "--network", "none", "busybox", "sleep", "300",
+        "run",
+        "-d",
+        "--name",
+        "smoke-shell",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "300",
     ])
     .ok();
     let tmux = Tmux {
@@ -139,7 +147,15 @@ fn terminal_pane_in_a_real_terminal() {
         b.path().display()
     );
     tmux.run(&[
-        "new-session", "-d", "-s", "smoke", "-x", "100", "-y", "30", &shell_cmd,
+        "new-session",
+        "-d",
+        "-s",
+        "smoke",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &shell_cmd,
     ]);
     tmux.wait("the running container", |s| {
         s.contains("smoke-shell") && s.contains("running")
@@ -155,7 +171,9 @@ fn terminal_pane_in_a_real_terminal() {
         s.lines().any(|l| l.trim_end() == "pane-42")
     });
     tmux.keys(&["C-p", "C-q"]);
-    let s = tmux.wait("the console again", |s| s.contains("detached from smoke-shell"));
+    let s = tmux.wait("the console again", |s| {
+        s.contains("detached from smoke-shell")
+    });
     assert!(s.contains("Containers (1)"), "{s}");
     tmux.keys(&["q"]);
     let s = tmux.wait("the console to exit", |s| s.contains("berth-exited-"));
