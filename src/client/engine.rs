@@ -36,6 +36,8 @@ use crate::engine::Engine;
 /// is unavailable.
 const EVENTS_IDLE: Duration = Duration::from_secs(2);
 const EVENTS_POLL: Duration = Duration::from_millis(250);
+/// The extra looks after a wake-up (see the follower).
+const EVENTS_RECHECKS: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(250)];
 /// How often a log follower re-reads the container's state to know when to stop (a
 /// database read: an idle console pays for it).
 const STATE_RECHECK: Duration = Duration::from_secs(2);
@@ -99,18 +101,20 @@ impl DbWatch {
         DbWatch { inotify }
     }
 
-    /// Returns after a change, or after `idle` without one.
-    fn wait(&self, idle: Duration) {
+    /// Returns after a change (true), or after `idle` without one (false).
+    fn wait(&self, idle: Duration) -> bool {
         let Some(i) = &self.inotify else {
             std::thread::sleep(EVENTS_POLL);
-            return;
+            return false;
         };
         let timeout = PollTimeout::try_from(idle).unwrap_or(PollTimeout::MAX);
         let mut fds = [PollFd::new(i.as_fd(), PollFlags::POLLIN)];
-        if matches!(poll(&mut fds, timeout), Ok(n) if n > 0) {
+        let woke = matches!(poll(&mut fds, timeout), Ok(n) if n > 0);
+        if woke {
             // What changed does not matter: the table is read again anyway.
             let _ = i.read_events();
         }
+        woke
     }
 }
 
@@ -552,6 +556,8 @@ impl Client for EngineClient {
             .spawn(move || {
                 let watch = DbWatch::new(&engine.store().paths.db());
                 let mut seq = start;
+                let mut woke = false;
+                let mut rechecks = 0usize;
                 while !tx.is_closed() {
                     match engine.events(seq, None, None) {
                         Ok(batch) => {
@@ -567,7 +573,20 @@ impl Client for EngineClient {
                             return;
                         }
                     }
-                    watch.wait(EVENTS_IDLE);
+                    // A writer updates the WAL index (shared memory, no inotify event)
+                    // just after the write that woke us, so a read right away can miss
+                    // its commit: after a wake-up, look again a few times shortly after.
+                    if woke {
+                        rechecks = EVENTS_RECHECKS.len();
+                    }
+                    let idle = match rechecks.checked_sub(1) {
+                        Some(i) => {
+                            rechecks = i;
+                            EVENTS_RECHECKS[EVENTS_RECHECKS.len() - 1 - i]
+                        }
+                        None => EVENTS_IDLE,
+                    };
+                    woke = watch.wait(idle);
                 }
             })
             .map_err(|e| ClientError::other(format!("starting the events follower: {e}")))?;
