@@ -404,7 +404,21 @@ impl App {
             Msg::Event(ev) => {
                 self.event_seq += 1;
                 let item = EventItem::new(self.event_seq, &ev);
+                // Events that leave every listed field as it was re-read nothing.
+                let unchanged = item.action.starts_with("exec_")
+                    || matches!(
+                        item.action.as_str(),
+                        "attach"
+                            | "detach"
+                            | "resize"
+                            | "top"
+                            | "export"
+                            | "archive-path"
+                            | "extract-to-dir"
+                            | "copy"
+                    );
                 let load = match item.kind.as_str() {
+                    _ if unchanged => None,
                     "container" => Some(Load::Containers),
                     "image" => Some(Load::Images),
                     "volume" => Some(Load::Volumes),
@@ -829,5 +843,38 @@ mod tests {
             }
         }
         assert_eq!(idle_samples, 1, "one sample in {QUIET_EVERY} ticks");
+    }
+
+    #[test]
+    fn events_reload_only_the_list_they_change() {
+        use bollard::models::{EventActor, EventMessage, EventMessageTypeEnum};
+        let now = Utc::now();
+        let mut app = App::new(Settings::default(), "test".into(), now, (120, 40));
+        app.update(Msg::Containers(Ok(vec![summary("a")])));
+        let event = |typ, action: &str| {
+            Msg::Event(EventMessage {
+                typ: Some(typ),
+                action: Some(action.to_string()),
+                actor: Some(EventActor {
+                    id: Some("a".into()),
+                    attributes: None,
+                }),
+                ..Default::default()
+            })
+        };
+        let loads = |fx: Vec<Effect>| -> Vec<Load> {
+            fx.into_iter()
+                .filter_map(|e| match e {
+                    Effect::Load(l) => Some(l),
+                    _ => None,
+                })
+                .collect()
+        };
+        let fx = app.update(event(EventMessageTypeEnum::CONTAINER, "exec_start"));
+        assert_eq!(loads(fx), []);
+        let fx = app.update(event(EventMessageTypeEnum::CONTAINER, "die"));
+        assert_eq!(loads(fx), [Load::Containers]);
+        let fx = app.update(event(EventMessageTypeEnum::VOLUME, "create"));
+        assert_eq!(loads(fx), [Load::Volumes]);
     }
 }
