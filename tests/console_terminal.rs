@@ -228,3 +228,22 @@ async fn the_wheel_scrolls_back_through_a_pane() {
     h.keys(&["x"]).await;
     assert!(h.screen().contains("web:/# x"), "{}", h.screen());
 }
+
+#[tokio::test]
+async fn quitting_with_open_sessions_asks_first() {
+    let client = FakeClient::demo();
+    let mut h = harness(&client, Settings::default(), 100, 30).await;
+    h.keys(&["e"]).await;
+    pump(&mut h).await;
+    h.keys(&["ctrl-p", "ctrl-q", "q"]).await;
+    assert!(!h.app.quit);
+    let screen = h.screen();
+    assert!(
+        screen.contains("1 terminal session(s) open: web: shell"),
+        "{screen}"
+    );
+    h.keys(&["n"]).await;
+    assert!(!h.app.quit);
+    h.keys(&["q", "y"]).await;
+    assert!(h.app.quit);
+}

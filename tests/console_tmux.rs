@@ -175,7 +175,10 @@ fn terminal_pane_in_a_real_terminal() {
         s.contains("detached from smoke-shell")
     });
     assert!(s.contains("Containers (1)"), "{s}");
+    // A session is still open: quitting asks first.
     tmux.keys(&["q"]);
+    tmux.wait("the question", |s| s.contains("Quit berth?"));
+    tmux.keys(&["y"]);
     let s = tmux.wait("the console to exit", |s| s.contains("berth-exited-"));
     assert!(s.contains("berth-exited-0"), "{s}");
 }

@@ -82,7 +82,13 @@ impl App {
                 force,
             } => {
                 match (k.code, &force) {
-                    (KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter, _) => fx.push(yes),
+                    (KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter, _) => {
+                        if yes == Effect::Quit {
+                            self.quit = true;
+                        } else {
+                            fx.push(yes);
+                        }
+                    }
                     (KeyCode::Char('f') | KeyCode::Char('F'), Some(f)) => fx.push(f.clone()),
                     (KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc, _) => {
                         self.info("cancelled")
@@ -287,7 +293,7 @@ impl App {
         let dh = self.details_height();
         let in_details = self.focus == Focus::Details && self.view.has_details();
         match action {
-            Action::Quit => self.quit = true,
+            Action::Quit => self.quit_or_confirm(),
             Action::Help => self.overlay = Overlay::Help { scroll: 0 },
             Action::Palette => self.prompt(Prompt::Command, "", None),
             Action::NextView => self.set_view(View::ALL[(self.view.index() + 1) % 4]),

@@ -128,6 +128,8 @@ pub enum Effect {
     CloseTerm {
         pane: u64,
     },
+    /// Leave the console (the answer of a confirmation; the app sets `quit` itself).
+    Quit,
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
     Debounce {
         generation: u64,

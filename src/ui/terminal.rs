@@ -149,6 +149,26 @@ impl App {
         self.dirty = true;
     }
 
+    /// Quits, unless terminal sessions are open: then asks first (quitting detaches
+    /// them, and exec'd shells keep running in their containers).
+    pub(super) fn quit_or_confirm(&mut self) {
+        let n = self.terms.panes.len();
+        if n == 0 {
+            self.quit = true;
+            return;
+        }
+        let labels: Vec<String> = self.terms.panes.iter().map(|p| p.label.clone()).collect();
+        self.overlay = super::app::Overlay::Confirm {
+            title: "Quit berth?".into(),
+            lines: vec![
+                format!("{n} terminal session(s) open: {}", labels.join(", ")),
+                "Quitting detaches them; shells keep running until they exit.".into(),
+            ],
+            yes: Effect::Quit,
+            force: None,
+        };
+    }
+
     /// `` ` ``: back to the terminal screen (or why not).
     pub(super) fn show_terminals(&mut self) {
         if self.terms.panes.is_empty() {
