@@ -247,3 +247,35 @@ async fn quitting_with_open_sessions_asks_first() {
     h.keys(&["q", "y"]).await;
     assert!(h.app.quit);
 }
+
+#[tokio::test]
+async fn pastes_go_to_the_pane_or_prompt_and_never_fire_actions() {
+    let client = FakeClient::demo();
+    let mut h = harness(&client, Settings::default(), 100, 30).await;
+    // On the table, a paste of "x" must not stop anything.
+    h.paste("xsd").await;
+    assert!(
+        !client
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("stop") || c.starts_with("start")),
+        "{:?}",
+        client.calls()
+    );
+    // Into the filter prompt it is typed.
+    h.keys(&["/"]).await;
+    h.paste("api").await;
+    h.keys(&["enter"]).await;
+    assert!(h.screen().contains("filter: api"), "{}", h.screen());
+    h.keys(&["esc"]).await;
+    // Into a pane it goes whole, line breaks as CR.
+    h.keys(&["e"]).await;
+    pump(&mut h).await;
+    h.paste("echo pasted-1\necho pasted-2\n").await;
+    pump(&mut h).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("\npasted-1 ") && screen.contains("\npasted-2 "),
+        "{screen}"
+    );
+}

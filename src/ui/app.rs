@@ -348,6 +348,10 @@ impl App {
                     self.dirty = true;
                 }
             }
+            Msg::Paste(text) => {
+                self.on_paste(&text, &mut fx);
+                self.dirty = true;
+            }
             Msg::Resize(w, h) => {
                 self.size = (w, h);
                 self.rescroll();

@@ -143,6 +143,8 @@ pub enum Msg {
     /// Clicks and wheel turns only: motion is dropped before it gets here.
     Mouse(crossterm::event::MouseEvent),
     Resize(u16, u16),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
     Tick(DateTime<Utc>),
     Containers(Result<Vec<ContainerSummary>, String>),
     Images(Result<Vec<ImageSummary>, String>),

@@ -169,6 +169,38 @@ impl App {
         };
     }
 
+    /// A paste: whole into the active pane (bracketed if its program asked for that),
+    /// typed into an open prompt or form, and ignored elsewhere so pasted text cannot
+    /// fire actions.
+    pub(super) fn on_paste(&mut self, text: &str, fx: &mut Vec<Effect>) {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        if self.terms.shown && matches!(self.overlay, super::app::Overlay::None) {
+            let Some(p) = self.terms.active() else {
+                return;
+            };
+            let mut data = Vec::with_capacity(text.len() + 12);
+            let bracketed = p.parser.screen().bracketed_paste();
+            if bracketed {
+                data.extend_from_slice(b"\x1b[200~");
+            }
+            // Terminals send pasted line breaks as CR.
+            data.extend(text.bytes().map(|b| if b == b'\n' { b'\r' } else { b }));
+            if bracketed {
+                data.extend_from_slice(b"\x1b[201~");
+            }
+            fx.push(Effect::TermInput { pane: p.id, data });
+            return;
+        }
+        if matches!(
+            self.overlay,
+            super::app::Overlay::Prompt { .. } | super::app::Overlay::RunForm(_)
+        ) {
+            for c in text.chars().filter(|c| !c.is_control()) {
+                self.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), fx);
+            }
+        }
+    }
+
     /// `` ` ``: back to the terminal screen (or why not).
     pub(super) fn show_terminals(&mut self) {
         if self.terms.panes.is_empty() {
