@@ -256,3 +256,77 @@ async fn events_from_another_process_arrive_promptly() {
     // Well under the 2 s the follower waits when nothing changes.
     assert!(latency < Duration::from_millis(1000), "took {latency:?}");
 }
+
+/// The layer explorer on a real image built in two commits: a file added, then removed
+/// by a whiteout in the next layer, which counts as wasted space.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layer_explorer_on_committed_layers() {
+    use berth::client::{Client, FileChangeKind};
+
+    let b = Berth::new();
+    b.load("busybox-docker-archive.tar");
+    b.run(&[
+        "run",
+        "--name",
+        "e2e-l1",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/big bs=1024 count=300 2>/dev/null; echo hi > /etc/motd",
+    ])
+    .ok();
+    b.run(&["commit", "e2e-l1", "e2e-layers:one"]).ok();
+    b.run(&[
+        "run",
+        "--name",
+        "e2e-l2",
+        "--network",
+        "none",
+        "e2e-layers:one",
+        "rm",
+        "/big",
+    ])
+    .ok();
+    b.run(&["commit", "e2e-l2", "e2e-layers:two"]).ok();
+
+    let client = EngineClient::new(Engine::open(Some(b.path())).expect("opening the engine"));
+    let m = client
+        .image_layers("e2e-layers:two")
+        .await
+        .expect("the layer explorer's model");
+    let real: Vec<_> = m.layers.iter().filter(|l| !l.empty).collect();
+    assert_eq!(real.len(), 3, "{m:#?}");
+    assert!(
+        real[0]
+            .changes
+            .iter()
+            .any(|c| c.path == "/bin/busybox" && c.size > 100_000),
+        "the base layer: {:?}",
+        real[0].changes.iter().take(5).collect::<Vec<_>>()
+    );
+    let added = real[1]
+        .changes
+        .iter()
+        .find(|c| c.path == "/big")
+        .expect("/big in the second layer");
+    assert_eq!(
+        (added.kind, added.size),
+        (FileChangeKind::Added, 300 * 1024)
+    );
+    assert!(real[1].changes.iter().any(|c| c.path == "/etc/motd"));
+    let removed = real[2]
+        .changes
+        .iter()
+        .find(|c| c.path == "/big")
+        .expect("/big in the third layer");
+    assert_eq!(removed.kind, FileChangeKind::Removed);
+    assert_eq!(
+        removed.size,
+        300 * 1024,
+        "a removal is sized by the copy it hides"
+    );
+    assert_eq!(m.wasted, 300 * 1024);
+    assert_eq!(m.wasted_paths[0].0, "/big");
+}

@@ -127,6 +127,14 @@ async fn screenshots() {
         ..Scene::default()
     };
     shot("terminal", dark(), DARK, big, shell).await;
+    shot(
+        "layers",
+        dark(),
+        DARK,
+        big,
+        keys(&["2", "enter", "tab", "j"]),
+    )
+    .await;
     let busy = || Scene {
         ticks: 20,
         ..Scene::default()

@@ -13,11 +13,20 @@ async fn harness(client: &FakeClient, settings: Settings, w: u16, h: u16) -> Har
     Harness::new(Arc::new(client.clone()), settings, fixed_now(), w, h).await
 }
 
-/// The fake's session runs on its own task: give it a few turns to answer.
+/// The fake's session runs on its own task: give it turns until the screen has been
+/// the same for a few of them.
 async fn pump(h: &mut Harness) {
-    for _ in 0..5 {
+    let mut last = String::new();
+    let mut same = 0;
+    for _ in 0..200 {
         tokio::task::yield_now().await;
         h.poll().await;
+        let now = h.screen();
+        same = if now == last { same + 1 } else { 0 };
+        if same >= 3 {
+            return;
+        }
+        last = now;
     }
 }
 
@@ -187,5 +196,86 @@ async fn detach_keys_come_from_the_config() {
         bad.problems.iter().any(|p| p.contains("detach_keys")),
         "{:?}",
         bad.problems
+    );
+}
+
+#[tokio::test]
+async fn the_wheel_scrolls_back_through_a_pane() {
+    let client = FakeClient::demo();
+    let mut h = harness(&client, Settings::default(), 80, 12).await;
+    h.keys(&["e"]).await;
+    pump(&mut h).await;
+    for i in 0..20 {
+        h.type_text(&format!("echo out-{i}")).await;
+        h.keys(&["enter"]).await;
+    }
+    for _ in 0..50 {
+        if h.screen().contains("out-19 ") {
+            break;
+        }
+        pump(&mut h).await;
+    }
+    assert!(h.screen().contains("out-19 "), "{}", h.screen());
+    assert!(!h.screen().contains("out-3 "));
+    // out-3 is 34 lines above the live screen's last; 9 notches of 3 show it.
+    for _ in 0..9 {
+        h.mouse(crossterm::event::MouseEventKind::ScrollUp, 10, 5)
+            .await;
+    }
+    let screen = h.screen();
+    assert!(screen.contains("out-3 "), "{screen}");
+    // A key goes back to the live screen.
+    h.keys(&["x"]).await;
+    assert!(h.screen().contains("web:/# x"), "{}", h.screen());
+}
+
+#[tokio::test]
+async fn quitting_with_open_sessions_asks_first() {
+    let client = FakeClient::demo();
+    let mut h = harness(&client, Settings::default(), 100, 30).await;
+    h.keys(&["e"]).await;
+    pump(&mut h).await;
+    h.keys(&["ctrl-p", "ctrl-q", "q"]).await;
+    assert!(!h.app.quit);
+    let screen = h.screen();
+    assert!(
+        screen.contains("1 terminal session(s) open: web: shell"),
+        "{screen}"
+    );
+    h.keys(&["n"]).await;
+    assert!(!h.app.quit);
+    h.keys(&["q", "y"]).await;
+    assert!(h.app.quit);
+}
+
+#[tokio::test]
+async fn pastes_go_to_the_pane_or_prompt_and_never_fire_actions() {
+    let client = FakeClient::demo();
+    let mut h = harness(&client, Settings::default(), 100, 30).await;
+    // On the table, a paste of "x" must not stop anything.
+    h.paste("xsd").await;
+    assert!(
+        !client
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("stop") || c.starts_with("start")),
+        "{:?}",
+        client.calls()
+    );
+    // Into the filter prompt it is typed.
+    h.keys(&["/"]).await;
+    h.paste("api").await;
+    h.keys(&["enter"]).await;
+    assert!(h.screen().contains("filter: api"), "{}", h.screen());
+    h.keys(&["esc"]).await;
+    // Into a pane it goes whole, line breaks as CR.
+    h.keys(&["e"]).await;
+    pump(&mut h).await;
+    h.paste("echo pasted-1\necho pasted-2\n").await;
+    pump(&mut h).await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("\npasted-1 ") && screen.contains("\npasted-2 "),
+        "{screen}"
     );
 }

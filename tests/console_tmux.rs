@@ -119,3 +119,66 @@ fn console_opens_answers_keys_and_restores_the_terminal() {
     // Back on the normal screen: the console's frame is gone.
     assert!(!s.contains("REPOSITORY"), "{s}");
 }
+
+/// The real binary in a real terminal: a shell in a container's terminal pane takes
+/// typed keys (ctrl-c included) and the detach sequence returns to the console.
+#[test]
+fn terminal_pane_in_a_real_terminal() {
+    let b = Berth::new();
+    b.load("busybox-docker-archive.tar");
+    b.run(&[
+        "run",
+        "-d",
+        "--name",
+        "smoke-shell",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "300",
+    ])
+    .ok();
+    let tmux = Tmux {
+        socket: format!("berth-smoke-term-{}", std::process::id()),
+    };
+    let shell_cmd = format!(
+        "TERM=xterm-256color {} --root {}; echo berth-exited-$?; sleep 30",
+        env!("CARGO_BIN_EXE_berth"),
+        b.path().display()
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "smoke",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &shell_cmd,
+    ]);
+    tmux.wait("the running container", |s| {
+        s.contains("smoke-shell") && s.contains("running")
+    });
+    tmux.keys(&["e"]);
+    tmux.wait("the shell's prompt", |s| s.contains("/ # "));
+    // A long-running command, interrupted: ctrl-c is the shell's, not the console's.
+    tmux.keys(&["sleep 100", "Enter"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["C-c"]);
+    tmux.keys(&["echo pane-$((40+2))", "Enter"]);
+    tmux.wait("the command's output", |s| {
+        s.lines().any(|l| l.trim_end() == "pane-42")
+    });
+    tmux.keys(&["C-p", "C-q"]);
+    let s = tmux.wait("the console again", |s| {
+        s.contains("detached from smoke-shell")
+    });
+    assert!(s.contains("Containers (1)"), "{s}");
+    // A session is still open: quitting asks first.
+    tmux.keys(&["q"]);
+    tmux.wait("the question", |s| s.contains("Quit berth?"));
+    tmux.keys(&["y"]);
+    let s = tmux.wait("the console to exit", |s| s.contains("berth-exited-"));
+    assert!(s.contains("berth-exited-0"), "{s}");
+}

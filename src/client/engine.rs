@@ -20,9 +20,11 @@ use tokio::sync::mpsc;
 
 use super::convert;
 use super::{
-    BoxStream, Client, ClientError, ContainerAction, EventsFrom, ExecOptions, LogLine, LogRequest,
-    LogStreamKind, Result, Session, SessionInput, SessionOutput, StatsSample,
+    BoxStream, Client, ClientError, ContainerAction, EventsFrom, ExecOptions, FileChange,
+    FileChangeKind, ImageLayers, LayerInfo, LogLine, LogRequest, LogStreamKind, Result, Session,
+    SessionInput, SessionOutput, StatsSample,
 };
+use crate::engine::image::layer::ChangeKind;
 use crate::engine::runtime::attach::{self, AttachClient};
 use crate::engine::runtime::exec::ExecConfig;
 use crate::engine::runtime::logs::{self, ReadOptions, Stream};
@@ -34,6 +36,8 @@ use crate::engine::Engine;
 /// is unavailable.
 const EVENTS_IDLE: Duration = Duration::from_secs(2);
 const EVENTS_POLL: Duration = Duration::from_millis(250);
+/// The extra looks after a wake-up (see the follower).
+const EVENTS_RECHECKS: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(250)];
 /// How often a log follower re-reads the container's state to know when to stop (a
 /// database read: an idle console pays for it).
 const STATE_RECHECK: Duration = Duration::from_secs(2);
@@ -97,19 +101,52 @@ impl DbWatch {
         DbWatch { inotify }
     }
 
-    /// Returns after a change, or after `idle` without one.
-    fn wait(&self, idle: Duration) {
+    /// Returns after a change (true), or after `idle` without one (false).
+    fn wait(&self, idle: Duration) -> bool {
         let Some(i) = &self.inotify else {
             std::thread::sleep(EVENTS_POLL);
-            return;
+            return false;
         };
         let timeout = PollTimeout::try_from(idle).unwrap_or(PollTimeout::MAX);
         let mut fds = [PollFd::new(i.as_fd(), PollFlags::POLLIN)];
-        if matches!(poll(&mut fds, timeout), Ok(n) if n > 0) {
+        let woke = matches!(poll(&mut fds, timeout), Ok(n) if n > 0);
+        if woke {
             // What changed does not matter: the table is read again anyway.
             let _ = i.read_events();
         }
+        woke
     }
+}
+
+/// What one unpacked layer dir changes over the layers below it (top first), with
+/// sizes: the file's own for additions and changes, the lower copy's for removals.
+fn layer_changes(dir: &Path, lowers: &[std::path::PathBuf]) -> Result<Vec<FileChange>> {
+    let changes = crate::engine::image::layer::changes(dir, lowers)
+        .map_err(|e| ClientError::other(format!("reading layer {}: {e}", dir.display())))?;
+    let stat = |root: &Path, path: &str| {
+        std::fs::symlink_metadata(root.join(path.trim_start_matches('/'))).ok()
+    };
+    Ok(changes
+        .into_iter()
+        .map(|c| {
+            let kind = match c.kind {
+                ChangeKind::Added => FileChangeKind::Added,
+                ChangeKind::Modified => FileChangeKind::Modified,
+                ChangeKind::Deleted => FileChangeKind::Removed,
+            };
+            let md = if kind == FileChangeKind::Removed {
+                lowers.iter().find_map(|l| stat(l, &c.path))
+            } else {
+                stat(dir, &c.path)
+            };
+            FileChange {
+                dir: md.as_ref().is_some_and(|m| m.is_dir()),
+                size: md.filter(|m| m.is_file()).map(|m| m.len()).unwrap_or(0),
+                path: c.path,
+                kind,
+            }
+        })
+        .collect())
 }
 
 /// Turns a channel's receiving end into a stream.
@@ -408,6 +445,63 @@ impl Client for EngineClient {
         .await
     }
 
+    async fn image_layers(&self, id: &str) -> Result<ImageLayers> {
+        let id = id.to_string();
+        self.blocking(move |e| {
+            let img = e.image_get(&id)?;
+            let mut dirs = e.image_layer_dirs(&img.id)?;
+            dirs.reverse(); // bottom first, like the history
+            let sizes: Vec<u64> = e
+                .image_history(&img.id)?
+                .iter()
+                .rev()
+                .filter(|h| h.size > 0)
+                .map(|h| h.size)
+                .collect();
+            // History steps oldest first; each non-empty one owns the next layer.
+            let steps: Vec<(String, bool)> = if img.config.history.is_empty() {
+                dirs.iter().map(|_| (String::new(), false)).collect()
+            } else {
+                img.config
+                    .history
+                    .iter()
+                    .map(|h| (h.created_by.clone().unwrap_or_default(), h.empty_layer))
+                    .collect()
+            };
+            let mut layers = Vec::new();
+            let mut next = 0usize;
+            for (created_by, empty) in steps {
+                if empty || next >= dirs.len() {
+                    layers.push(LayerInfo {
+                        created_by,
+                        size: 0,
+                        empty: true,
+                        changes: Vec::new(),
+                    });
+                    continue;
+                }
+                let lowers: Vec<_> = dirs[..next].iter().rev().cloned().collect();
+                let changes = layer_changes(&dirs[next], &lowers)?;
+                let size = sizes.get(next).copied().unwrap_or_else(|| {
+                    changes
+                        .iter()
+                        .filter(|c| c.kind != FileChangeKind::Removed)
+                        .map(|c| c.size)
+                        .sum()
+                });
+                layers.push(LayerInfo {
+                    created_by,
+                    size,
+                    empty: false,
+                    changes,
+                });
+                next += 1;
+            }
+            Ok(ImageLayers::new(layers))
+        })
+        .await
+    }
+
     async fn volumes(&self) -> Result<Vec<Volume>> {
         self.blocking(|e| Ok(e.volume_list()?.iter().map(convert::volume).collect()))
             .await
@@ -462,6 +556,8 @@ impl Client for EngineClient {
             .spawn(move || {
                 let watch = DbWatch::new(&engine.store().paths.db());
                 let mut seq = start;
+                let mut woke = false;
+                let mut rechecks = 0usize;
                 while !tx.is_closed() {
                     match engine.events(seq, None, None) {
                         Ok(batch) => {
@@ -477,7 +573,20 @@ impl Client for EngineClient {
                             return;
                         }
                     }
-                    watch.wait(EVENTS_IDLE);
+                    // A writer updates the WAL index (shared memory, no inotify event)
+                    // just after the write that woke us, so a read right away can miss
+                    // its commit: after a wake-up, look again a few times shortly after.
+                    if woke {
+                        rechecks = EVENTS_RECHECKS.len();
+                    }
+                    let idle = match rechecks.checked_sub(1) {
+                        Some(i) => {
+                            rechecks = i;
+                            EVENTS_RECHECKS[EVENTS_RECHECKS.len() - 1 - i]
+                        }
+                        None => EVENTS_IDLE,
+                    };
+                    woke = watch.wait(idle);
                 }
             })
             .map_err(|e| ClientError::other(format!("starting the events follower: {e}")))?;

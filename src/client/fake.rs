@@ -17,8 +17,9 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use super::{
-    BoxStream, Client, ClientError, ContainerAction, EventsFrom, ExecOptions, LogLine, LogRequest,
-    LogStreamKind, Result, Session, SessionInput, SessionOutput, StatsSample,
+    BoxStream, Client, ClientError, ContainerAction, EventsFrom, ExecOptions, FileChange,
+    FileChangeKind, ImageLayers, LayerInfo, LogLine, LogRequest, LogStreamKind, Result, Session,
+    SessionInput, SessionOutput, StatsSample,
 };
 
 /// The instant the demo data is written against; tests pin the console's clock to it.
@@ -901,6 +902,79 @@ impl Client for FakeClient {
                     .collect(),
             ),
         })
+    }
+
+    async fn image_layers(&self, id: &str) -> Result<ImageLayers> {
+        let known = self
+            .lock()
+            .images
+            .iter()
+            .any(|i| i.id == id || i.repo_tags.iter().any(|t| t == id));
+        if !known {
+            return Err(ClientError::not_found(format!("No such image: {id}")));
+        }
+        use FileChangeKind::{Added as A, Modified as M, Removed as R};
+        let change = |path: &str, kind, dir, size| FileChange {
+            path: path.to_string(),
+            kind,
+            dir,
+            size,
+        };
+        let step = |created_by: &str, size, changes: Vec<FileChange>| LayerInfo {
+            created_by: created_by.to_string(),
+            size,
+            empty: changes.is_empty(),
+            changes,
+        };
+        // A small Dockerfile's worth: a base, a package cache that a later step
+        // removes (wasted space), a changed file, and metadata-only steps.
+        Ok(ImageLayers::new(vec![
+            step(
+                "/bin/sh -c #(nop) ADD file:0a1b2c3d in / ",
+                1_262_000,
+                vec![
+                    change("/bin", A, true, 0),
+                    change("/bin/busybox", A, false, 1_200_000),
+                    change("/bin/sh", A, false, 0),
+                    change("/etc", A, true, 0),
+                    change("/etc/group", A, false, 4_000),
+                    change("/etc/passwd", A, false, 8_000),
+                    change("/lib", A, true, 0),
+                    change("/lib/libc.so.6", A, false, 50_000),
+                ],
+            ),
+            step(
+                "/bin/sh -c apt-get update && apt-get install -y curl",
+                5_620_000,
+                vec![
+                    change("/etc", M, true, 0),
+                    change("/etc/passwd", M, false, 8_200),
+                    change("/usr", A, true, 0),
+                    change("/usr/bin", A, true, 0),
+                    change("/usr/bin/curl", A, false, 320_000),
+                    change("/var", A, true, 0),
+                    change("/var/lib", A, true, 0),
+                    change("/var/lib/apt", A, true, 0),
+                    change("/var/lib/apt/lists", A, true, 0),
+                    change("/var/lib/apt/lists/main_Packages", A, false, 4_900_000),
+                    change("/var/lib/apt/lists/security_Packages", A, false, 400_000),
+                ],
+            ),
+            step("/bin/sh -c #(nop)  ENV LANG=C.UTF-8", 0, vec![]),
+            step(
+                "/bin/sh -c rm -rf /var/lib/apt/lists/*",
+                0,
+                vec![
+                    change("/var", M, true, 0),
+                    change("/var/lib", M, true, 0),
+                    change("/var/lib/apt", M, true, 0),
+                    change("/var/lib/apt/lists", M, true, 0),
+                    change("/var/lib/apt/lists/main_Packages", R, false, 4_900_000),
+                    change("/var/lib/apt/lists/security_Packages", R, false, 400_000),
+                ],
+            ),
+            step("/bin/sh -c #(nop)  CMD [\"sh\"]", 0, vec![]),
+        ]))
     }
 
     async fn volumes(&self) -> Result<Vec<Volume>> {

@@ -145,6 +145,95 @@ pub enum EventsFrom {
     Last(usize),
 }
 
+/// How a layer changed a path (`docker diff`'s A/C/D).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileChangeKind {
+    Added,
+    Modified,
+    Removed,
+}
+
+/// One path a layer adds, changes or removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// Absolute in the image ("/etc/hosts").
+    pub path: String,
+    pub kind: FileChangeKind,
+    pub dir: bool,
+    /// The file's bytes in this layer; for a removal, what the layers below had.
+    pub size: u64,
+}
+
+/// One step of an image's history (bollard's `HistoryResponseItem`), with the files its
+/// layer changes; metadata-only steps (ENV, CMD...) have `empty` set and no changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerInfo {
+    pub created_by: String,
+    pub size: u64,
+    pub empty: bool,
+    pub changes: Vec<FileChange>,
+}
+
+/// The layer explorer's model: layers oldest first, and the space taken by files that
+/// a later layer replaces or removes (dive's "wasted space").
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageLayers {
+    pub layers: Vec<LayerInfo>,
+    pub size: u64,
+    pub wasted: u64,
+    /// The paths that waste the most, largest first: (path, wasted bytes, copies).
+    pub wasted_paths: Vec<(String, u64, usize)>,
+}
+
+impl ImageLayers {
+    /// Builds the model from layers whose changes are filled in: adds up, per path,
+    /// the copies a later layer overwrote or removed.
+    pub fn new(layers: Vec<LayerInfo>) -> ImageLayers {
+        use std::collections::BTreeMap;
+        // path -> (bytes of all its copies, copies, bytes still visible at the end)
+        let mut files: BTreeMap<String, (u64, usize, u64)> = BTreeMap::new();
+        for l in &layers {
+            for c in &l.changes {
+                match c.kind {
+                    FileChangeKind::Added | FileChangeKind::Modified if !c.dir => {
+                        let e = files.entry(c.path.clone()).or_default();
+                        e.0 += c.size;
+                        e.1 += 1;
+                        e.2 = c.size;
+                    }
+                    FileChangeKind::Removed => {
+                        // Everything at or below the path is gone from the final image.
+                        let below = format!("{}/", c.path);
+                        for (p, e) in files.range_mut(c.path.clone()..) {
+                            if p != &c.path && !p.starts_with(&below) {
+                                break;
+                            }
+                            e.2 = 0;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut wasted_paths: Vec<(String, u64, usize)> = files
+            .into_iter()
+            .filter_map(|(p, (all, copies, last))| {
+                let w = all - last;
+                (w > 0).then_some((p, w, copies))
+            })
+            .collect();
+        wasted_paths.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let wasted = wasted_paths.iter().map(|w| w.1).sum();
+        wasted_paths.truncate(100);
+        ImageLayers {
+            size: layers.iter().map(|l| l.size).sum(),
+            layers,
+            wasted,
+            wasted_paths,
+        }
+    }
+}
+
 /// A process to run in a container: the parts of bollard's `CreateExecOptions` the
 /// console uses. Stdin is always attached (a session is interactive).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -215,6 +304,9 @@ pub trait Client: Send + Sync {
     async fn image_remove(&self, id: &str, force: bool) -> Result<Vec<ImageDeleteResponseItem>>;
     async fn image_tag(&self, id: &str, target: &str) -> Result<()>;
     async fn image_prune(&self, all: bool) -> Result<ImagePruneResponse>;
+    /// The layer explorer: per history step, the files its layer adds, changes and
+    /// removes, and the space wasted by files later layers replace.
+    async fn image_layers(&self, id: &str) -> Result<ImageLayers>;
 
     async fn volumes(&self) -> Result<Vec<Volume>>;
     async fn volume_inspect(&self, name: &str) -> Result<Volume>;

@@ -72,9 +72,13 @@ pub enum DetailTab {
     Inspect,
     Top,
     Env,
+    /// Images: the layer explorer.
+    Layers,
 }
 
 impl DetailTab {
+    pub const IMAGE: [DetailTab; 2] = [DetailTab::Inspect, DetailTab::Layers];
+
     pub const CONTAINER: [DetailTab; 5] = [
         DetailTab::Logs,
         DetailTab::Stats,
@@ -90,6 +94,7 @@ impl DetailTab {
             DetailTab::Inspect => "Inspect",
             DetailTab::Top => "Top",
             DetailTab::Env => "Env/Mounts/Ports",
+            DetailTab::Layers => "Layers",
         }
     }
 }
@@ -121,6 +126,9 @@ pub struct Details {
     pub log_state: LogState,
     pub inspect: Option<Inspected>,
     pub top: Option<Result<ContainerTopResponse, String>>,
+    /// The Images view's tab (Inspect or Layers).
+    pub image_tab: DetailTab,
+    pub layers: Option<Result<super::layers::LayersState, String>>,
     generation: u64,
 }
 
@@ -258,6 +266,8 @@ impl App {
                 log_state: LogState::Idle,
                 inspect: None,
                 top: None,
+                image_tab: DetailTab::Inspect,
+                layers: None,
                 generation: 0,
             },
             overlay: Overlay::None,
@@ -338,6 +348,10 @@ impl App {
                     self.dirty = true;
                 }
             }
+            Msg::Paste(text) => {
+                self.on_paste(&text, &mut fx);
+                self.dirty = true;
+            }
             Msg::Resize(w, h) => {
                 self.size = (w, h);
                 self.rescroll();
@@ -394,7 +408,21 @@ impl App {
             Msg::Event(ev) => {
                 self.event_seq += 1;
                 let item = EventItem::new(self.event_seq, &ev);
+                // Events that leave every listed field as it was re-read nothing.
+                let unchanged = item.action.starts_with("exec_")
+                    || matches!(
+                        item.action.as_str(),
+                        "attach"
+                            | "detach"
+                            | "resize"
+                            | "top"
+                            | "export"
+                            | "archive-path"
+                            | "extract-to-dir"
+                            | "copy"
+                    );
                 let load = match item.kind.as_str() {
+                    _ if unchanged => None,
                     "container" => Some(Load::Containers),
                     "image" => Some(Load::Images),
                     "volume" => Some(Load::Volumes),
@@ -485,6 +513,13 @@ impl App {
                         Ok(lines) => self.details.logs.prepend(lines, asked),
                         Err(e) => self.error(format!("reading older log lines: {e}")),
                     }
+                    self.dirty = true;
+                }
+            }
+            Msg::ImageLayers { id, result } => {
+                if self.view == View::Images && self.details.target.as_deref() == Some(id.as_str())
+                {
+                    self.details.layers = Some(result.map(super::layers::LayersState::new));
                     self.dirty = true;
                 }
             }
@@ -682,6 +717,7 @@ impl App {
         d.log_state = LogState::Idle;
         d.inspect = None;
         d.top = None;
+        d.layers = None;
         d.generation += 1;
         d.target = sel.as_ref().map(|(t, _)| t.clone());
         d.target_state = sel.map(|(_, s)| s).unwrap_or_default();
@@ -699,6 +735,9 @@ impl App {
             return;
         };
         fx.push(Effect::Inspect(kind, target.clone()));
+        if self.view == View::Images && self.details.image_tab == DetailTab::Layers {
+            fx.push(Effect::ImageLayers(target.clone()));
+        }
         if self.view == View::Containers {
             self.details.log_state = LogState::Streaming;
             fx.push(Effect::FollowLogs {
@@ -808,5 +847,38 @@ mod tests {
             }
         }
         assert_eq!(idle_samples, 1, "one sample in {QUIET_EVERY} ticks");
+    }
+
+    #[test]
+    fn events_reload_only_the_list_they_change() {
+        use bollard::models::{EventActor, EventMessage, EventMessageTypeEnum};
+        let now = Utc::now();
+        let mut app = App::new(Settings::default(), "test".into(), now, (120, 40));
+        app.update(Msg::Containers(Ok(vec![summary("a")])));
+        let event = |typ, action: &str| {
+            Msg::Event(EventMessage {
+                typ: Some(typ),
+                action: Some(action.to_string()),
+                actor: Some(EventActor {
+                    id: Some("a".into()),
+                    attributes: None,
+                }),
+                ..Default::default()
+            })
+        };
+        let loads = |fx: Vec<Effect>| -> Vec<Load> {
+            fx.into_iter()
+                .filter_map(|e| match e {
+                    Effect::Load(l) => Some(l),
+                    _ => None,
+                })
+                .collect()
+        };
+        let fx = app.update(event(EventMessageTypeEnum::CONTAINER, "exec_start"));
+        assert_eq!(loads(fx), []);
+        let fx = app.update(event(EventMessageTypeEnum::CONTAINER, "die"));
+        assert_eq!(loads(fx), [Load::Containers]);
+        let fx = app.update(event(EventMessageTypeEnum::VOLUME, "create"));
+        assert_eq!(loads(fx), [Load::Volumes]);
     }
 }

@@ -65,6 +65,15 @@ impl App {
                     ));
                 }
             }
+        } else if self.view == View::Images {
+            for tab in DetailTab::IMAGE {
+                let style = if tab == self.details.image_tab {
+                    t.tab_active
+                } else {
+                    t.tab
+                };
+                spans.push(Span::styled(format!(" {} ", tab.title()), style));
+            }
         } else {
             spans.push(Span::styled(" Inspect ", t.tab_active));
         }
@@ -86,6 +95,7 @@ impl App {
             DetailTab::Inspect => self.draw_inspect(f, inner, focused),
             DetailTab::Top => self.draw_top(f, inner),
             DetailTab::Env => self.draw_env(f, inner),
+            DetailTab::Layers => self.draw_layers(f, inner),
         }
     }
 

@@ -124,6 +124,12 @@ impl Harness {
         self.settle().await;
     }
 
+    /// Text pasted into the terminal (bracketed paste).
+    pub async fn paste(&mut self, text: &str) {
+        self.apply(Msg::Paste(text.to_string()));
+        self.settle().await;
+    }
+
     /// The terminal was resized to `width` x `height`.
     pub async fn resize(&mut self, width: u16, height: u16) {
         self.apply(Msg::Resize(width, height));

@@ -33,12 +33,12 @@ impl App {
         c
     }
 
-    /// Images and volumes have only an inspect tab.
+    /// Images have Inspect and Layers; volumes only Inspect.
     pub fn current_tab(&self) -> DetailTab {
-        if self.view == View::Containers {
-            self.details.tab
-        } else {
-            DetailTab::Inspect
+        match self.view {
+            View::Containers => self.details.tab,
+            View::Images => self.details.image_tab,
+            _ => DetailTab::Inspect,
         }
     }
 
@@ -82,7 +82,13 @@ impl App {
                 force,
             } => {
                 match (k.code, &force) {
-                    (KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter, _) => fx.push(yes),
+                    (KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter, _) => {
+                        if yes == Effect::Quit {
+                            self.quit = true;
+                        } else {
+                            fx.push(yes);
+                        }
+                    }
                     (KeyCode::Char('f') | KeyCode::Char('F'), Some(f)) => fx.push(f.clone()),
                     (KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc, _) => {
                         self.info("cancelled")
@@ -287,7 +293,7 @@ impl App {
         let dh = self.details_height();
         let in_details = self.focus == Focus::Details && self.view.has_details();
         match action {
-            Action::Quit => self.quit = true,
+            Action::Quit => self.quit_or_confirm(),
             Action::Help => self.overlay = Overlay::Help { scroll: 0 },
             Action::Palette => self.prompt(Prompt::Command, "", None),
             Action::NextView => self.set_view(View::ALL[(self.view.index() + 1) % 4]),
@@ -304,7 +310,14 @@ impl App {
                     Action::PageUp => -page,
                     _ => page,
                 };
-                if in_details {
+                if in_details && self.current_tab() == DetailTab::Layers {
+                    // Up/down pick a layer; pages scroll its file tree.
+                    let th = super::layers::tree_height(dh as u16);
+                    match action {
+                        Action::Up | Action::Down => self.with_layers(|l| l.move_by(delta)),
+                        _ => self.with_layers(|l| l.scroll_by(delta.signum() * th as isize, th)),
+                    }
+                } else if in_details {
                     self.scroll_details(delta, dh);
                 } else {
                     self.with_table(&mut |t| t.move_by(delta, th));
@@ -315,6 +328,7 @@ impl App {
                     match self.current_tab() {
                         DetailTab::Logs => self.details.logs.go_top(),
                         DetailTab::Inspect => self.with_tree(|t| t.go_top()),
+                        DetailTab::Layers => self.with_layers(|l| l.select(0)),
                         _ => {}
                     }
                 } else {
@@ -326,6 +340,7 @@ impl App {
                     match self.current_tab() {
                         DetailTab::Logs => self.details.logs.follow(),
                         DetailTab::Inspect => self.with_tree(|t| t.go_bottom(dh)),
+                        DetailTab::Layers => self.with_layers(|l| l.select(usize::MAX)),
                         _ => {}
                     }
                 } else {
@@ -374,6 +389,17 @@ impl App {
                     self.details.tab = tabs[next];
                     if self.details.tab == DetailTab::Top {
                         self.request_top(fx);
+                    }
+                } else if self.view == View::Images {
+                    self.details.image_tab = match self.details.image_tab {
+                        DetailTab::Layers => DetailTab::Inspect,
+                        _ => DetailTab::Layers,
+                    };
+                    if self.details.image_tab == DetailTab::Layers && self.details.layers.is_none()
+                    {
+                        if let Some(id) = self.details.target.clone() {
+                            fx.push(Effect::ImageLayers(id));
+                        }
                     }
                 }
             }
@@ -457,6 +483,12 @@ impl App {
             Action::Tag => self.tag(),
             Action::Prune => self.prune(),
             Action::Create => self.create(),
+        }
+    }
+
+    pub(super) fn with_layers(&mut self, f: impl FnOnce(&mut super::layers::LayersState)) {
+        if let Some(Ok(l)) = &mut self.details.layers {
+            f(l);
         }
     }
 

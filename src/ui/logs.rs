@@ -159,9 +159,12 @@ impl LogBuffer {
     }
 
     /// The view is at the first line held and older ones may exist: time for the page
-    /// before (its end: the oldest time held, and how many held lines share it).
+    /// before (its end: the oldest time held, and how many held lines share it). Not
+    /// while only matches are shown: a page without one would leave the view where it
+    /// was and ask for the next page, through the whole log.
     pub fn wants_older(&self) -> Option<(DateTime<Utc>, usize)> {
-        if !self.more_before || self.top.is_none_or(|t| t > self.first_shown()) {
+        if !self.more_before || self.filtering() || self.top.is_none_or(|t| t > self.first_shown())
+        {
             return None;
         }
         let oldest = self.lines.front()?.time?;
@@ -520,6 +523,12 @@ mod tests {
             b.push(timed(i));
         }
         assert_eq!(b.wants_older(), None, "following: no page wanted");
+        b.go_top();
+        b.set_search("line 9");
+        b.toggle_only_matches();
+        b.go_top();
+        assert_eq!(b.wants_older(), None, "not while filtering");
+        b.toggle_only_matches();
         b.go_top();
         let (before, same) = b.wants_older().expect("at the first line held");
         assert_eq!((before, same), (timed(6).time.unwrap(), 1));

@@ -15,6 +15,7 @@ pub mod form;
 pub mod harness;
 pub mod keymap;
 mod keys;
+pub mod layers;
 pub mod layout;
 pub mod logs;
 mod mouse;

@@ -31,8 +31,17 @@ fn inside(r: Option<Rect>, x: u16, y: u16) -> Option<Rect> {
 
 impl App {
     pub(super) fn on_mouse(&mut self, m: MouseEvent, fx: &mut Vec<Effect>) {
-        // The terminal screen belongs to the process (which gets no mouse reports).
-        if !matches!(self.overlay, Overlay::None) || self.terms.shown {
+        if !matches!(self.overlay, Overlay::None) {
+            return;
+        }
+        // The terminal screen belongs to the process (which gets no mouse reports);
+        // the wheel scrolls back through the pane's history.
+        if self.terms.shown {
+            match m.kind {
+                MouseEventKind::ScrollUp => self.scroll_terminal(WHEEL),
+                MouseEventKind::ScrollDown => self.scroll_terminal(-WHEEL),
+                _ => {}
+            }
             return;
         }
         let a = areas(self);

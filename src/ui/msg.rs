@@ -73,6 +73,8 @@ pub enum Effect {
     SubscribeEvents,
     Stats(String),
     Inspect(InspectKind, String),
+    /// The layer explorer's model of an image.
+    ImageLayers(String),
     Top(String),
     FollowLogs {
         id: String,
@@ -126,6 +128,8 @@ pub enum Effect {
     CloseTerm {
         pane: u64,
     },
+    /// Leave the console (the answer of a confirmation; the app sets `quit` itself).
+    Quit,
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
     Debounce {
         generation: u64,
@@ -139,6 +143,8 @@ pub enum Msg {
     /// Clicks and wheel turns only: motion is dropped before it gets here.
     Mouse(crossterm::event::MouseEvent),
     Resize(u16, u16),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
     Tick(DateTime<Utc>),
     Containers(Result<Vec<ContainerSummary>, String>),
     Images(Result<Vec<ImageSummary>, String>),
@@ -166,6 +172,10 @@ pub enum Msg {
         id: String,
         asked: usize,
         result: Result<Vec<LogLine>, String>,
+    },
+    ImageLayers {
+        id: String,
+        result: Result<crate::client::ImageLayers, String>,
     },
     LogEnded {
         id: String,

@@ -29,9 +29,13 @@ pub async fn run(client: Arc<dyn Client>, settings: Settings) -> std::io::Result
             return Err(e);
         }
     };
+    // Pastes arrive as one event: a terminal pane gets them whole, and pasted text can
+    // never fire the console's single-key actions.
+    paste_mode(true);
     let result = event_loop(&mut terminal, client, settings).await;
     // Whatever state it was left in, the shell gets its mouse back.
     mouse_capture(false);
+    paste_mode(false);
     ratatui::restore();
     result
 }
@@ -59,12 +63,22 @@ fn mouse_capture(on: bool) {
     let _ = out.flush();
 }
 
+/// Bracketed paste on or off (xterm 2004).
+fn paste_mode(on: bool) {
+    use std::io::Write;
+    let seq: &[u8] = if on { b"\x1b[?2004h" } else { b"\x1b[?2004l" };
+    let mut out = std::io::stdout();
+    let _ = out.write_all(seq);
+    let _ = out.flush();
+}
+
 /// What a terminal event means to the app; None for events it ignores (key
 /// releases and repeats on terminals that report them, mouse moves, focus).
 fn to_msg(ev: Event) -> Option<Msg> {
     match ev {
         Event::Key(k) if k.kind == KeyEventKind::Press => Some(Msg::Key(k)),
         Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        Event::Paste(text) => Some(Msg::Paste(text)),
         Event::Mouse(m) => match m.kind {
             MouseEventKind::Down(_) | MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
                 Some(Msg::Mouse(m))

@@ -99,6 +99,10 @@ impl Tasks {
                     result: text(value),
                 })
             }),
+            Effect::ImageLayers(id) => self.spawn(async move {
+                let result = text(c.image_layers(&id).await);
+                Some(Msg::ImageLayers { id, result })
+            }),
             Effect::Debounce { generation, delay } => self.spawn(async move {
                 tokio::time::sleep(delay).await;
                 Some(Msg::DetailsDue(generation))
@@ -171,7 +175,7 @@ impl Tasks {
                 }
             }
             // Only the terminal loop can write to the terminal; off-screen, nothing to do.
-            Effect::Clipboard(_) | Effect::MouseCapture(_) => {}
+            Effect::Clipboard(_) | Effect::MouseCapture(_) | Effect::Quit => {}
             Effect::StopLogs => {
                 if let Some(h) = self.logs.take() {
                     h.abort();

@@ -37,6 +37,22 @@ pub struct Pane {
     pub parser: vt100::Parser,
     /// Output has arrived (until then the pane says it is connecting).
     pub live: bool,
+    /// The last output byte was a CR (for line-ending repair across chunks).
+    after_cr: bool,
+}
+
+/// A container without a terminal writes bare LFs, which a terminal screen takes as
+/// "down one row" only: make them CR LF (CR LF pairs stay as they are).
+pub fn crlf(data: &[u8], after_cr: &mut bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 16);
+    for &b in data {
+        if b == b'\n' && !*after_cr {
+            out.push(b'\r');
+        }
+        out.push(b);
+        *after_cr = b == b'\r';
+    }
+    out
 }
 
 #[derive(Default)]
@@ -116,6 +132,7 @@ impl App {
             label,
             parser: vt100::Parser::new(rows, cols, SCROLLBACK),
             live: false,
+            after_cr: false,
         });
         t.active = t.panes.len() - 1;
         t.shown = true;
@@ -130,6 +147,58 @@ impl App {
             cols,
         });
         self.dirty = true;
+    }
+
+    /// Quits, unless terminal sessions are open: then asks first (quitting detaches
+    /// them, and exec'd shells keep running in their containers).
+    pub(super) fn quit_or_confirm(&mut self) {
+        let n = self.terms.panes.len();
+        if n == 0 {
+            self.quit = true;
+            return;
+        }
+        let labels: Vec<String> = self.terms.panes.iter().map(|p| p.label.clone()).collect();
+        self.overlay = super::app::Overlay::Confirm {
+            title: "Quit berth?".into(),
+            lines: vec![
+                format!("{n} terminal session(s) open: {}", labels.join(", ")),
+                "Quitting detaches them; shells keep running until they exit.".into(),
+            ],
+            yes: Effect::Quit,
+            force: None,
+        };
+    }
+
+    /// A paste: whole into the active pane (bracketed if its program asked for that),
+    /// typed into an open prompt or form, and ignored elsewhere so pasted text cannot
+    /// fire actions.
+    pub(super) fn on_paste(&mut self, text: &str, fx: &mut Vec<Effect>) {
+        use crossterm::event::{KeyCode, KeyModifiers};
+        if self.terms.shown && matches!(self.overlay, super::app::Overlay::None) {
+            let Some(p) = self.terms.active() else {
+                return;
+            };
+            let mut data = Vec::with_capacity(text.len() + 12);
+            let bracketed = p.parser.screen().bracketed_paste();
+            if bracketed {
+                data.extend_from_slice(b"\x1b[200~");
+            }
+            // Terminals send pasted line breaks as CR.
+            data.extend(text.bytes().map(|b| if b == b'\n' { b'\r' } else { b }));
+            if bracketed {
+                data.extend_from_slice(b"\x1b[201~");
+            }
+            fx.push(Effect::TermInput { pane: p.id, data });
+            return;
+        }
+        if matches!(
+            self.overlay,
+            super::app::Overlay::Prompt { .. } | super::app::Overlay::RunForm(_)
+        ) {
+            for c in text.chars().filter(|c| !c.is_control()) {
+                self.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), fx);
+            }
+        }
     }
 
     /// `` ` ``: back to the terminal screen (or why not).
@@ -171,6 +240,10 @@ impl App {
                 _ => {}
             }
         }
+        // Typing returns the view to the live screen.
+        if let Some(p) = self.terms.panes.get_mut(self.terms.active) {
+            p.parser.screen_mut().set_scrollback(0);
+        }
         let Some(pane) = self.terms.active() else {
             self.terms.shown = false;
             return;
@@ -192,6 +265,16 @@ impl App {
         }
     }
 
+    /// Moves the active pane's view `rows` lines back into its history (negative:
+    /// towards the live screen).
+    pub(super) fn scroll_terminal(&mut self, rows: isize) {
+        if let Some(p) = self.terms.panes.get_mut(self.terms.active) {
+            let s = p.parser.screen_mut();
+            let at = s.scrollback() as isize + rows;
+            s.set_scrollback(at.max(0) as usize);
+        }
+    }
+
     fn switch_pane(&mut self, delta: isize) {
         let n = self.terms.panes.len();
         if n > 0 {
@@ -205,7 +288,12 @@ impl App {
             return;
         };
         let pane = &mut self.terms.panes[i];
-        pane.parser.process(data);
+        if pane.kind == PaneKind::Attach {
+            let fixed = crlf(data, &mut pane.after_cr);
+            pane.parser.process(&fixed);
+        } else {
+            pane.parser.process(data);
+        }
         pane.live = true;
         if self.terms.shown && i == self.terms.active {
             self.dirty = true;
@@ -313,5 +401,31 @@ impl App {
         }
         let term = tui_term::widget::PseudoTerminal::new(active.parser.screen()).cursor(cursor);
         f.render_widget(term, screen);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_line_feeds_become_crlf_across_chunks() {
+        let mut cr = false;
+        assert_eq!(crlf(b"a\nb\r\nc\r", &mut cr), b"a\r\nb\r\nc\r");
+        assert_eq!(
+            crlf(b"\nd\n", &mut cr),
+            b"\nd\r\n",
+            "the CR came in the last chunk"
+        );
+    }
+
+    #[test]
+    fn detach_keys_parse_dockers_format() {
+        let keys = parse_detach_keys("ctrl-p, ctrl-q").unwrap();
+        assert_eq!(
+            keys,
+            [Key::parse("ctrl-p").unwrap(), Key::parse("ctrl-q").unwrap()]
+        );
+        assert!(parse_detach_keys("ctrl-p,nope").is_err());
     }
 }
