@@ -106,7 +106,8 @@ async fn screenshots() {
     };
     shot("logs-search", dark(), DARK, big, search).await;
     shot("images", dark(), DARK, big, keys(&["2"])).await;
-    shot("events", dark(), DARK, big, keys(&["x", "4"])).await;
+    shot("events", dark(), DARK, big, keys(&["x", "5"])).await;
+    shot("networks", dark(), DARK, big, keys(&["4"])).await;
     shot("help", dark(), DARK, big, keys(&["?"])).await;
     let form = Scene {
         keys: &["2", "c"],

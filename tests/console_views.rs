@@ -72,7 +72,47 @@ async fn volumes_view() {
 
 #[tokio::test]
 async fn events_view() {
-    scenario("events", 0, &["4"]).await;
+    scenario("events", 0, &["5"]).await;
+}
+
+#[tokio::test]
+async fn networks_view() {
+    scenario("networks", 0, &["4"]).await;
+}
+
+#[tokio::test]
+async fn networks_create_remove_and_prune() {
+    let (mut t, client) = harness(160, 45).await;
+    t.keys(&["4"]).await;
+    let screen = t.screen();
+    assert!(screen.contains("Networks (5)"), "{screen}");
+    assert!(
+        screen.contains("172.18.0.0/24") && screen.contains("db,web"),
+        "{screen}"
+    );
+    // Create through the prompt.
+    t.keys(&["c"]).await;
+    t.type_text("backend").await;
+    t.keys(&["enter"]).await;
+    assert!(
+        t.screen().contains("created network backend"),
+        "{}",
+        t.screen()
+    );
+    assert!(t.screen().contains("Networks (6)"));
+    // A network in use is refused; the engine's message shows.
+    t.keys(&["/"]).await;
+    t.type_text("shop").await;
+    t.keys(&["enter", "d", "y"]).await;
+    assert!(
+        t.screen().contains("has active endpoints"),
+        "{}",
+        t.screen()
+    );
+    // Prune takes the unused custom ones (backend, vault).
+    t.keys(&["esc", "P", "y"]).await;
+    assert!(t.screen().contains("pruned 2 network(s)"), "{}", t.screen());
+    assert!(client.calls().iter().any(|c| c == "network-create backend"));
 }
 
 #[tokio::test]
@@ -237,7 +277,7 @@ async fn palette_runs_commands() {
 #[tokio::test]
 async fn events_arrive_live() {
     let (mut t, _client) = harness(120, 30).await;
-    t.keys(&["x", "4"]).await;
+    t.keys(&["x", "5"]).await;
     let screen = t.screen();
     let first = screen.lines().nth(3).unwrap_or_default();
     assert!(first.contains("stop") && first.contains("web"), "{screen}");
@@ -248,7 +288,7 @@ async fn empty_engine_and_every_size_draw() {
     let client = FakeClient::empty();
     for (w, h) in [(20, 5), (80, 24), (300, 80), (1, 1)] {
         let mut t = harness_with(&client, Settings::default(), w, h).await;
-        for v in ["1", "2", "3", "4", "?"] {
+        for v in ["1", "2", "3", "4", "5", "?"] {
             t.keys(&[v]).await;
             let _ = t.screen();
         }

@@ -214,3 +214,11 @@ pub fn event(e: &Event) -> EventMessage {
 pub fn top(rows: &[ProcessRow]) -> ContainerTopResponse {
     crate::engine::runtime::lifecycle::top_table(rows)
 }
+
+/// Docker's network inspect JSON (as the engine writes it) as bollard's model.
+pub fn network(
+    v: &serde_json::Value,
+) -> crate::engine::error::Result<bollard::models::NetworkInspect> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| crate::engine::error::Error::Other(format!("network record: {e}")))
+}

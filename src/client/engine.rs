@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerTopResponse,
-    EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, Volume,
-    VolumePruneResponse,
+    EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary,
+    NetworkInspect, Volume, VolumePruneResponse,
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
@@ -537,6 +537,46 @@ impl Client for EngineClient {
             })
         })
         .await
+    }
+
+    async fn networks(&self) -> Result<Vec<NetworkInspect>> {
+        self.blocking(|e| {
+            e.network_list()?
+                .iter()
+                .map(|n| -> Result<NetworkInspect> {
+                    Ok(convert::network(&e.network_inspect(&n.id)?)?)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn network_inspect(&self, id: &str) -> Result<NetworkInspect> {
+        let id = id.to_string();
+        self.blocking(move |e| Ok(convert::network(&e.network_inspect(&id)?)?))
+            .await
+    }
+
+    async fn network_create(&self, name: &str, internal: bool) -> Result<String> {
+        let name = name.to_string();
+        self.blocking(move |e| {
+            Ok(e.network_create(crate::engine::network::CreateOptions {
+                name,
+                internal,
+                ..Default::default()
+            })?
+            .id)
+        })
+        .await
+    }
+
+    async fn network_remove(&self, id: &str) -> Result<()> {
+        let id = id.to_string();
+        self.blocking(move |e| Ok(e.network_remove(&id)?)).await
+    }
+
+    async fn network_prune(&self) -> Result<Vec<String>> {
+        self.blocking(|e| Ok(e.network_prune()?)).await
     }
 
     async fn events(&self, from: EventsFrom) -> Result<BoxStream<EventMessage>> {

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerSummaryStateEnum,
     ContainerTopResponse, EventActor, EventMessage, EventMessageScopeEnum, EventMessageTypeEnum,
-    ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, PortSummary,
-    PortSummaryTypeEnum, Volume, VolumePruneResponse, VolumeScopeEnum,
+    ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, NetworkInspect,
+    PortSummary, PortSummaryTypeEnum, Volume, VolumePruneResponse, VolumeScopeEnum,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
@@ -42,6 +42,7 @@ struct State {
     containers: Vec<FakeContainer>,
     images: Vec<ImageSummary>,
     volumes: Vec<Volume>,
+    networks: Vec<NetworkInspect>,
     events: Vec<EventMessage>,
     /// Every mutating call, in order ("stop web"), for tests to assert on.
     calls: Vec<String>,
@@ -140,6 +141,53 @@ fn image(n: u8, tags: &[&str], size: i64, age_days: i64) -> ImageSummary {
         containers: -1,
         ..Default::default()
     }
+}
+
+/// A fake network: name, driver, subnet, internal, member container names.
+fn network(
+    name: &str,
+    driver: &str,
+    subnet: Option<&str>,
+    internal: bool,
+    members: &[&str],
+) -> NetworkInspect {
+    let id = format!("{:0<64}", hex_name(name));
+    let containers = members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            (
+                format!("{:0<64}", hex_name(m)),
+                bollard::models::EndpointResource {
+                    name: Some((*m).to_string()),
+                    ipv4_address: subnet.map(|s| {
+                        let base = s.rsplit_once('.').map(|(b, _)| b).unwrap_or(s);
+                        format!("{base}.{}/24", i + 2)
+                    }),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    serde_json::from_value(json!({
+        "Name": name,
+        "Id": id,
+        "Created": (fixed_now() - chrono::Duration::days(20)).to_rfc3339(),
+        "Scope": "local",
+        "Driver": driver,
+        "Internal": internal,
+        "IPAM": {"Driver": "default", "Config": subnet.map(|s| vec![json!({"Subnet": s, "Gateway": s.replace(".0/24", ".1")})]).unwrap_or_default()},
+    }))
+    .map(|mut n: NetworkInspect| {
+        n.containers = Some(containers);
+        n
+    })
+    .unwrap_or_default()
+}
+
+/// A name as hex digits, for stable fake ids.
+fn hex_name(name: &str) -> String {
+    name.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
 fn volume(name: &str, age_days: i64) -> Volume {
@@ -263,6 +311,25 @@ impl FakeClient {
             volume("web-static", 12),
             volume(&"3f9a".repeat(16), 3),
         ];
+        let networks = vec![
+            network(
+                "bridge",
+                "bridge",
+                Some("172.17.0.0/24"),
+                false,
+                &["worker"],
+            ),
+            network("host", "host", None, false, &[]),
+            network("none", "null", None, false, &[]),
+            network(
+                "shop",
+                "bridge",
+                Some("172.18.0.0/24"),
+                false,
+                &["web", "db"],
+            ),
+            network("vault", "bridge", Some("172.19.0.0/24"), true, &[]),
+        ];
         let t0 = fixed_now().timestamp();
         let id = |i: usize| containers[i].summary.id.clone().unwrap_or_default();
         let events = vec![
@@ -343,6 +410,7 @@ impl FakeClient {
                 containers,
                 images,
                 volumes,
+                networks,
                 events,
                 calls: Vec::new(),
                 fail_next: None,
@@ -360,6 +428,7 @@ impl FakeClient {
             s.containers.clear();
             s.images.clear();
             s.volumes.clear();
+            s.networks.clear();
             s.events.clear();
         }
         c
@@ -1034,6 +1103,73 @@ impl Client for FakeClient {
             volumes_deleted: Some(gone.into_iter().map(|v| v.name).collect()),
             space_reclaimed: Some(0),
         })
+    }
+
+    async fn networks(&self) -> Result<Vec<NetworkInspect>> {
+        Ok(self.lock().networks.clone())
+    }
+
+    async fn network_inspect(&self, id: &str) -> Result<NetworkInspect> {
+        self.lock()
+            .networks
+            .iter()
+            .find(|n| n.name.as_deref() == Some(id) || n.id.as_deref() == Some(id))
+            .cloned()
+            .ok_or_else(|| ClientError::not_found(format!("network {id} not found")))
+    }
+
+    async fn network_create(&self, name: &str, internal: bool) -> Result<String> {
+        self.record("network-create", name)?;
+        let n = network(name, "bridge", Some("172.20.0.0/24"), internal, &[]);
+        let id = n.id.clone().unwrap_or_default();
+        {
+            let mut s = self.lock();
+            if s.networks.iter().any(|x| x.name.as_deref() == Some(name)) {
+                return Err(ClientError::conflict(format!(
+                    "network with name {name} already exists"
+                )));
+            }
+            s.networks.push(n);
+        }
+        self.emit(EventMessageTypeEnum::NETWORK, "create", &id, name);
+        Ok(id)
+    }
+
+    async fn network_remove(&self, id: &str) -> Result<()> {
+        self.record("network-rm", id)?;
+        let name = {
+            let mut s = self.lock();
+            let Some(pos) = s
+                .networks
+                .iter()
+                .position(|n| n.name.as_deref() == Some(id) || n.id.as_deref() == Some(id))
+            else {
+                return Err(ClientError::not_found(format!("network {id} not found")));
+            };
+            let n = &s.networks[pos];
+            if n.containers.as_ref().is_some_and(|c| !c.is_empty()) {
+                return Err(ClientError::conflict(format!(
+                    "error while removing network: network {} has active endpoints",
+                    n.name.clone().unwrap_or_default()
+                )));
+            }
+            s.networks.remove(pos).name.unwrap_or_default()
+        };
+        self.emit(EventMessageTypeEnum::NETWORK, "destroy", id, &name);
+        Ok(())
+    }
+
+    async fn network_prune(&self) -> Result<Vec<String>> {
+        self.record("network-prune", "")?;
+        let mut s = self.lock();
+        let builtin =
+            |n: &NetworkInspect| matches!(n.name.as_deref(), Some("bridge" | "host" | "none"));
+        let (gone, kept): (Vec<_>, Vec<_>) = s
+            .networks
+            .drain(..)
+            .partition(|n| !builtin(n) && n.containers.as_ref().is_none_or(|c| c.is_empty()));
+        s.networks = kept;
+        Ok(gone.into_iter().filter_map(|n| n.name).collect())
     }
 
     async fn events(&self, from: EventsFrom) -> Result<BoxStream<EventMessage>> {

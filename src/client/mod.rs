@@ -15,8 +15,8 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerTopResponse,
-    EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, Volume,
-    VolumePruneResponse,
+    EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary,
+    NetworkInspect, Volume, VolumePruneResponse,
 };
 use chrono::{DateTime, Utc};
 use futures::Stream;
@@ -313,6 +313,15 @@ pub trait Client: Send + Sync {
     async fn volume_create(&self, name: Option<String>) -> Result<Volume>;
     async fn volume_remove(&self, name: &str, force: bool) -> Result<()>;
     async fn volume_prune(&self) -> Result<VolumePruneResponse>;
+
+    /// Networks in Docker's inspect shape (with their containers).
+    async fn networks(&self) -> Result<Vec<NetworkInspect>>;
+    async fn network_inspect(&self, id: &str) -> Result<NetworkInspect>;
+    /// A bridge network with a free subnet; returns its id.
+    async fn network_create(&self, name: &str, internal: bool) -> Result<String>;
+    async fn network_remove(&self, id: &str) -> Result<()>;
+    /// Removes unused user-defined networks; returns their names.
+    async fn network_prune(&self) -> Result<Vec<String>>;
 
     /// Engine events, oldest first, then live ones as they happen.
     async fn events(&self, from: EventsFrom) -> Result<BoxStream<EventMessage>>;

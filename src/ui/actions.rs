@@ -53,6 +53,11 @@ impl App {
                     .map(|i| if id { i.id.clone() } else { i.reference() })
             }
             View::Volumes => self.volumes.selected().map(|v| v.name.clone()),
+            View::Networks => {
+                self.networks
+                    .selected()
+                    .map(|n| if id { n.id.clone() } else { n.name.clone() })
+            }
             View::Events => {
                 self.events
                     .selected()
@@ -149,6 +154,19 @@ impl App {
                 Op::RemoveVolume,
                 None,
             ),
+            View::Networks => (
+                "network",
+                self.networks
+                    .targets()
+                    .iter()
+                    .map(|n| Target {
+                        id: n.id.clone(),
+                        label: n.name.clone(),
+                    })
+                    .collect(),
+                Op::RemoveNetwork,
+                None,
+            ),
             View::Events => {
                 self.error("events cannot be removed");
                 return;
@@ -218,8 +236,12 @@ impl App {
         let (title, yes) = match self.view {
             View::Images => ("Remove all dangling images?", Effect::PruneImages),
             View::Volumes => ("Remove all unused anonymous volumes?", Effect::PruneVolumes),
+            View::Networks => (
+                "Remove all custom networks no container uses?",
+                Effect::PruneNetworks,
+            ),
             _ => {
-                self.error("prune applies to images (2) or volumes (3)");
+                self.error("prune applies to images (2), volumes (3) or networks (4)");
                 return;
             }
         };
@@ -237,6 +259,7 @@ impl App {
         }
         match self.view {
             View::Volumes => self.prompt(Prompt::CreateVolume, "", None),
+            View::Networks => self.prompt(Prompt::CreateNetwork, "", None),
             View::Images => {
                 let image = self
                     .images
@@ -270,6 +293,7 @@ impl App {
             "containers" => Some(Action::ViewContainers),
             "images" => Some(Action::ViewImages),
             "volumes" => Some(Action::ViewVolumes),
+            "networks" => Some(Action::ViewNetworks),
             "events" => Some(Action::ViewEvents),
             "start" => Some(Action::Start),
             "stop" => Some(Action::Stop),
@@ -341,6 +365,15 @@ impl App {
                         None
                     }
                 }
+            }
+            "network-create" => {
+                if arg.is_empty() {
+                    self.error("network-create needs a name");
+                } else if self.writable("create") {
+                    self.set_view(View::Networks);
+                    fx.push(Effect::CreateNetwork(arg.to_string()));
+                }
+                None
             }
             "volume-create" => {
                 if self.writable("create") {

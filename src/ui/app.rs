@@ -14,6 +14,7 @@ use super::table::TableModel;
 use super::views::containers::{self, ContainerItem};
 use super::views::events::{self, EventItem};
 use super::views::images::{self, ImageItem};
+use super::views::networks::{self, NetworkItem};
 use super::views::volumes::{self, VolumeItem};
 use crate::client::StatsSample;
 use crate::widgets::input::LineInput;
@@ -35,17 +36,25 @@ pub enum View {
     Containers,
     Images,
     Volumes,
+    Networks,
     Events,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Containers, View::Images, View::Volumes, View::Events];
+    pub const ALL: [View; 5] = [
+        View::Containers,
+        View::Images,
+        View::Volumes,
+        View::Networks,
+        View::Events,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
             View::Containers => "Containers",
             View::Images => "Images",
             View::Volumes => "Volumes",
+            View::Networks => "Networks",
             View::Events => "Events",
         }
     }
@@ -162,6 +171,7 @@ pub enum Prompt {
     Rename,
     Tag,
     CreateVolume,
+    CreateNetwork,
 }
 
 #[derive(Debug, Clone)]
@@ -207,6 +217,7 @@ pub struct App {
     pub containers: TableModel<ContainerItem>,
     pub images: TableModel<ImageItem>,
     pub volumes: TableModel<VolumeItem>,
+    pub networks: TableModel<NetworkItem>,
     pub events: TableModel<EventItem>,
     pub loaded: BTreeSet<Load>,
     pub stats: HashMap<String, StatsHistory>,
@@ -255,6 +266,7 @@ impl App {
             containers: TableModel::new(containers::COLUMNS.len(), None),
             images: TableModel::new(images::COLUMNS.len(), None),
             volumes: TableModel::new(volumes::COLUMNS.len(), Some((0, false))),
+            networks: TableModel::new(networks::COLUMNS.len(), Some((0, false))),
             events: TableModel::new(events::COLUMNS.len(), Some((0, true))),
             loaded: BTreeSet::new(),
             stats: HashMap::new(),
@@ -294,7 +306,12 @@ impl App {
         if self.mouse {
             fx.push(Effect::MouseCapture(true));
         }
-        for l in [Load::Containers, Load::Images, Load::Volumes] {
+        for l in [
+            Load::Containers,
+            Load::Images,
+            Load::Volumes,
+            Load::Networks,
+        ] {
             self.request(l, &mut fx);
         }
         fx
@@ -405,6 +422,19 @@ impl App {
                 }
                 self.loaded(Load::Volumes, &mut fx);
             }
+            Msg::Networks(r) => {
+                match r {
+                    Ok(list) => {
+                        let items = networks::items(&list, self.now);
+                        if self.networks.items() != items.as_slice() {
+                            self.networks.set_items(items);
+                            self.dirty = true;
+                        }
+                    }
+                    Err(e) => self.error(format!("listing networks: {e}")),
+                }
+                self.loaded(Load::Networks, &mut fx);
+            }
             Msg::Event(ev) => {
                 self.event_seq += 1;
                 let item = EventItem::new(self.event_seq, &ev);
@@ -426,6 +456,7 @@ impl App {
                     "container" => Some(Load::Containers),
                     "image" => Some(Load::Images),
                     "volume" => Some(Load::Volumes),
+                    "network" => Some(Load::Networks),
                     _ => None,
                 };
                 if let Some(l) = load {
@@ -663,6 +694,7 @@ impl App {
             match self.view {
                 View::Images => self.request(Load::Images, fx),
                 View::Volumes => self.request(Load::Volumes, fx),
+                View::Networks => self.request(Load::Networks, fx),
                 _ => {}
             }
         }
@@ -675,6 +707,7 @@ impl App {
             View::Containers => Some(InspectKind::Container),
             View::Images => Some(InspectKind::Image),
             View::Volumes => Some(InspectKind::Volume),
+            View::Networks => Some(InspectKind::Network),
             View::Events => None,
         }
     }
@@ -694,6 +727,10 @@ impl App {
                 .volumes
                 .selected()
                 .map(|v| (v.name.clone(), String::new())),
+            View::Networks => self
+                .networks
+                .selected()
+                .map(|n| (n.id.clone(), String::new())),
             View::Events => None,
         }
     }

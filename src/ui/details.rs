@@ -22,6 +22,7 @@ impl App {
             View::Containers => self.containers.selected().map(|c| c.name.clone()),
             View::Images => self.images.selected().map(|i| i.reference()),
             View::Volumes => self.volumes.selected().map(|v| v.name.clone()),
+            View::Networks => self.networks.selected().map(|n| n.name.clone()),
             View::Events => None,
         };
         if let Some(n) = name {

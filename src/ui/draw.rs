@@ -43,23 +43,38 @@ impl App {
     }
 
     /// The view tabs (also what mouse clicks on the first row are matched against).
+    /// The tabs; without the gaps between them when the endpoint's name would not fit
+    /// beside them (so it stays visible at 80 columns).
     pub(super) fn header_line(&self) -> Line<'static> {
         let t = &self.settings.theme;
-        let mut spans = vec![Span::styled(" berth ", t.title), Span::raw(" ")];
-        for (i, v) in View::ALL.iter().enumerate() {
-            let style = if *v == self.view { t.tab_active } else { t.tab };
-            spans.push(Span::styled(format!(" {} {} ", i + 1, v.title()), style));
-            spans.push(Span::raw(" "));
+        let tabs = |gap: &'static str| {
+            let mut spans = vec![Span::styled(" berth ", t.title), Span::raw(" ")];
+            for (i, v) in View::ALL.iter().enumerate() {
+                let style = if *v == self.view { t.tab_active } else { t.tab };
+                spans.push(Span::styled(format!(" {} {} ", i + 1, v.title()), style));
+                spans.push(Span::raw(gap));
+            }
+            Line::from(spans)
+        };
+        let full = tabs(" ");
+        if full.width() + self.header_right().chars().count() + 1 < usize::from(self.size.0) {
+            full
+        } else {
+            tabs("")
         }
-        Line::from(spans)
     }
 
-    fn draw_header(&self, f: &mut Frame, r: Rect) {
-        let t = &self.settings.theme;
+    fn header_right(&self) -> String {
         let mut right = self.backend.clone();
         if self.settings.readonly {
             right.push_str(" [read-only]");
         }
+        right
+    }
+
+    fn draw_header(&self, f: &mut Frame, r: Rect) {
+        let t = &self.settings.theme;
+        let right = self.header_right();
         let left = self.header_line();
         let width = usize::from(r.width);
         let used = left.width();
@@ -141,6 +156,14 @@ impl App {
                 super::views::volumes::COLUMNS,
                 focused,
                 |v, col| Line::from(v.cell(col)),
+            ),
+            View::Networks => self.render_table(
+                f,
+                r,
+                &self.networks,
+                super::views::networks::COLUMNS,
+                focused,
+                |n, col| Line::from(n.cell(col)),
             ),
             View::Events => {
                 let theme = &self.settings.theme;
@@ -234,6 +257,7 @@ impl App {
                 View::Containers => Some(super::msg::Load::Containers),
                 View::Images => Some(super::msg::Load::Images),
                 View::Volumes => Some(super::msg::Load::Volumes),
+                View::Networks => Some(super::msg::Load::Networks),
                 View::Events => None,
             };
             let text = if load.is_some_and(|l| !self.loaded.contains(&l)) {
@@ -297,7 +321,7 @@ impl App {
                 (Action::Tag, "tag"),
                 (Action::Prune, "prune"),
             ]),
-            (View::Volumes, _) => actions.extend([
+            (View::Volumes, _) | (View::Networks, _) => actions.extend([
                 (Action::Create, "create"),
                 (Action::Remove, "rm"),
                 (Action::Prune, "prune"),
@@ -413,10 +437,11 @@ impl App {
                         popup::frame_box(f, rect, "commands (tab completes)", t.border, t.popup);
                     f.render_widget(Paragraph::new(shown).style(t.popup), inner);
                 }
-                Prompt::Rename | Prompt::Tag | Prompt::CreateVolume => {
+                Prompt::Rename | Prompt::Tag | Prompt::CreateVolume | Prompt::CreateNetwork => {
                     let title = match kind {
                         Prompt::Rename => "Rename container",
                         Prompt::Tag => "Tag image as",
+                        Prompt::CreateNetwork => "Create bridge network named",
                         _ => "Create volume (empty: anonymous)",
                     };
                     let rect = popup::centered(area, 50, 3);

@@ -69,7 +69,8 @@ actions! {
     ViewContainers, "view_containers", Global, "containers view", ["1"];
     ViewImages, "view_images", Global, "images view", ["2"];
     ViewVolumes, "view_volumes", Global, "volumes view", ["3"];
-    ViewEvents, "view_events", Global, "events view", ["4"];
+    ViewNetworks, "view_networks", Global, "networks view", ["4"];
+    ViewEvents, "view_events", Global, "events view", ["5"];
     Mouse, "mouse", Global, "mouse capture on/off (off: select text)", ["m"];
     Start, "start", Resource, "start container(s)", ["s"];
     Stop, "stop", Resource, "stop container(s)", ["x"];
@@ -79,8 +80,8 @@ actions! {
     Remove, "remove", Resource, "remove the selection (asks first)", ["d", "delete"];
     Rename, "rename", Resource, "rename the container", ["R"];
     Tag, "tag", Resource, "tag the image", ["T"];
-    Prune, "prune", Resource, "prune unused images / volumes (asks first)", ["P"];
-    Create, "create", Resource, "run a container (form) / create a volume", ["c"];
+    Prune, "prune", Resource, "prune unused images / volumes / networks (asks first)", ["P"];
+    Create, "create", Resource, "run a container (form) / create a volume or network", ["c"];
     Zoom, "zoom", Resource, "maximise the focused pane", ["z"];
     CopyId, "copy_id", Resource, "copy the id to the clipboard (OSC 52)", ["y"];
     CopyName, "copy_name", Resource, "copy the name to the clipboard (OSC 52)", ["Y"];

@@ -230,6 +230,12 @@ impl App {
                     (!name.is_empty()).then(|| name.to_string()),
                 ));
             }
+            Prompt::CreateNetwork => {
+                let name = text.trim();
+                if !name.is_empty() {
+                    fx.push(Effect::CreateNetwork(name.to_string()));
+                }
+            }
         }
     }
 
@@ -247,6 +253,7 @@ impl App {
             View::Containers => containers::COLUMNS,
             View::Images => images::COLUMNS,
             View::Volumes => volumes::COLUMNS,
+            View::Networks => super::views::networks::COLUMNS,
             View::Events => events::COLUMNS,
         }
     }
@@ -256,6 +263,7 @@ impl App {
             View::Containers => self.containers.set_filter(text),
             View::Images => self.images.set_filter(text),
             View::Volumes => self.volumes.set_filter(text),
+            View::Networks => self.networks.set_filter(text),
             View::Events => self.events.set_filter(text),
         }
     }
@@ -265,6 +273,7 @@ impl App {
             View::Containers => self.containers.filter(),
             View::Images => self.images.filter(),
             View::Volumes => self.volumes.filter(),
+            View::Networks => self.networks.filter(),
             View::Events => self.events.filter(),
         };
         f.map(|p| p.raw().to_string()).unwrap_or_default()
@@ -276,6 +285,7 @@ impl App {
             View::Containers => f(&mut self.containers),
             View::Images => f(&mut self.images),
             View::Volumes => f(&mut self.volumes),
+            View::Networks => f(&mut self.networks),
             View::Events => f(&mut self.events),
         }
     }
@@ -301,6 +311,7 @@ impl App {
             Action::ViewContainers => self.set_view(View::Containers),
             Action::ViewImages => self.set_view(View::Images),
             Action::ViewVolumes => self.set_view(View::Volumes),
+            Action::ViewNetworks => self.set_view(View::Networks),
             Action::ViewEvents => self.set_view(View::Events),
             Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
                 let page = if in_details { dh } else { th } as isize;

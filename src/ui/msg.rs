@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use bollard::models::{ContainerSummary, ContainerTopResponse, EventMessage, ImageSummary, Volume};
+use bollard::models::{
+    ContainerSummary, ContainerTopResponse, EventMessage, ImageSummary, NetworkInspect, Volume,
+};
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
 use serde_json::Value;
@@ -15,6 +17,7 @@ pub enum Load {
     Containers,
     Images,
     Volumes,
+    Networks,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +25,7 @@ pub enum InspectKind {
     Container,
     Image,
     Volume,
+    Network,
 }
 
 /// One step of a (possibly bulk) action.
@@ -33,6 +37,7 @@ pub enum Op {
     RemoveImage { force: bool },
     TagImage(String),
     RemoveVolume,
+    RemoveNetwork,
 }
 
 impl Op {
@@ -44,7 +49,7 @@ impl Op {
             Op::RenameContainer(_) => "rename",
             Op::RemoveImage { .. } => "remove",
             Op::TagImage(_) => "tag",
-            Op::RemoveVolume => "remove",
+            Op::RemoveVolume | Op::RemoveNetwork => "remove",
         }
     }
 
@@ -56,6 +61,7 @@ impl Op {
             }
             Op::RemoveImage { .. } | Op::TagImage(_) => Load::Images,
             Op::RemoveVolume => Load::Volumes,
+            Op::RemoveNetwork => Load::Networks,
         }
     }
 }
@@ -96,6 +102,8 @@ pub enum Effect {
     PruneImages,
     PruneVolumes,
     CreateVolume(Option<String>),
+    PruneNetworks,
+    CreateNetwork(String),
     /// Create a container from the run form, then start it.
     Run(Box<super::form::RunRequest>),
     /// Writes log text to a new file.
@@ -149,6 +157,7 @@ pub enum Msg {
     Containers(Result<Vec<ContainerSummary>, String>),
     Images(Result<Vec<ImageSummary>, String>),
     Volumes(Result<Vec<Volume>, String>),
+    Networks(Result<Vec<NetworkInspect>, String>),
     Event(EventMessage),
     EventsFailed(String),
     Stats {

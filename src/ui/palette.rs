@@ -28,6 +28,7 @@ pub const COMMANDS: &[Command] = &[
     cmd("containers", &["ps", "c"], "", "show containers"),
     cmd("images", &["img", "i"], "", "show images"),
     cmd("volumes", &["vol", "v"], "", "show volumes"),
+    cmd("networks", &["net", "n"], "", "show networks"),
     cmd("events", &["ev", "e"], "", "show live events"),
     cmd("start", &[], "", "start the selected container(s)"),
     cmd("stop", &[], "", "stop the selected container(s)"),
@@ -57,6 +58,7 @@ pub const COMMANDS: &[Command] = &[
         "run a container (opens the form)",
     ),
     cmd("volume-create", &["vc"], "[NAME]", "create a volume"),
+    cmd("network-create", &["nc"], "NAME", "create a bridge network"),
     cmd(
         "filter",
         &["f"],

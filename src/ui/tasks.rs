@@ -70,6 +70,9 @@ impl Tasks {
             Effect::Load(Load::Volumes) => {
                 self.spawn(async move { Some(Msg::Volumes(text(c.volumes().await))) })
             }
+            Effect::Load(Load::Networks) => {
+                self.spawn(async move { Some(Msg::Networks(text(c.networks().await))) })
+            }
             Effect::Stats(id) => self.spawn(async move {
                 let result = text(c.stats(&id).await);
                 Some(Msg::Stats { id, result })
@@ -90,6 +93,10 @@ impl Tasks {
                         .map(|v| serde_json::to_value(v).unwrap_or_default()),
                     InspectKind::Volume => c
                         .volume_inspect(&target)
+                        .await
+                        .map(|v| serde_json::to_value(v).unwrap_or_default()),
+                    InspectKind::Network => c
+                        .network_inspect(&target)
                         .await
                         .map(|v| serde_json::to_value(v).unwrap_or_default()),
                 };
@@ -279,6 +286,7 @@ impl Tasks {
                         }
                         Op::TagImage(target) => c.image_tag(&t.id, target).await,
                         Op::RemoveVolume => c.volume_remove(&t.id, false).await,
+                        Op::RemoveNetwork => c.network_remove(&t.id).await,
                     };
                     match r {
                         Ok(()) => ok.push(t.label),
@@ -335,6 +343,26 @@ impl Tasks {
                 };
                 Some(Msg::Finished {
                     reload: Load::Containers,
+                    result: text(result),
+                })
+            }),
+            Effect::PruneNetworks => self.spawn(async move {
+                let result = c
+                    .network_prune()
+                    .await
+                    .map(|names| format!("pruned {} network(s)", names.len()));
+                Some(Msg::Finished {
+                    reload: Load::Networks,
+                    result: text(result),
+                })
+            }),
+            Effect::CreateNetwork(name) => self.spawn(async move {
+                let result = c
+                    .network_create(&name, false)
+                    .await
+                    .map(|_| format!("created network {name}"));
+                Some(Msg::Finished {
+                    reload: Load::Networks,
                     result: text(result),
                 })
             }),

@@ -3,6 +3,7 @@
 pub mod containers;
 pub mod events;
 pub mod images;
+pub mod networks;
 pub mod volumes;
 
 use chrono::{DateTime, Utc};
