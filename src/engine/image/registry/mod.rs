@@ -12,6 +12,7 @@ pub mod progress;
 pub mod pull;
 pub mod push;
 pub mod settings;
+pub mod workers;
 
 /// A user name and password (or identity token) for one registry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

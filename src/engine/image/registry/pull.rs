@@ -7,7 +7,7 @@
 
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use bollard::models::CreateImageInfo;
@@ -16,7 +16,7 @@ use super::client::{read_small, Client};
 use super::manifest::{self, Descriptor, Document, Manifest, Platform};
 use super::progress::{self, Throttle};
 use super::settings::{Settings, HUB_HOST};
-use super::{creds, errors, Credentials, PullOptions};
+use super::{creds, errors, workers, Credentials, PullOptions};
 use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::image::blobs::Blobs;
 use crate::engine::image::config::ImageConfigFile;
@@ -378,7 +378,11 @@ fn pull_one(
         diff_ids: &diff_ids,
         layers: &m.layers,
     };
-    for (i, l) in run_parallel(&ctx, &jobs, progress)? {
+    let work = |i: usize, send: &dyn Fn(CreateImageInfo), cancel: &AtomicBool| {
+        fetch_layer(&ctx, i, send, cancel)
+    };
+    let relay = &mut |p: CreateImageInfo| progress(&p);
+    for (i, l) in workers::run(PARALLEL_DOWNLOADS, &jobs, &work, relay)? {
         layers[i] = Some(l);
     }
     let layers: Vec<NewLayer> = layers.into_iter().flatten().collect();
@@ -486,67 +490,6 @@ struct Fetch<'a> {
     chains: &'a [String],
     diff_ids: &'a [String],
     layers: &'a [Descriptor],
-}
-
-enum Msg {
-    Progress(CreateImageInfo),
-    Done(usize, Result<NewLayer>),
-}
-
-/// Runs the layer jobs on worker threads; progress is relayed on this thread, since the
-/// callback is not Send. On the first failure the others stop taking new jobs.
-fn run_parallel(
-    ctx: &Fetch<'_>,
-    jobs: &[usize],
-    progress: &mut dyn FnMut(&CreateImageInfo),
-) -> Result<Vec<(usize, NewLayer)>> {
-    if jobs.is_empty() {
-        return Ok(vec![]);
-    }
-    let next = AtomicUsize::new(0);
-    let cancel = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<Msg>();
-    let mut out = Vec::new();
-    let mut first_err: Option<Error> = None;
-    std::thread::scope(|scope| {
-        for _ in 0..PARALLEL_DOWNLOADS.min(jobs.len()) {
-            let tx = tx.clone();
-            let (next, cancel) = (&next, &cancel);
-            scope.spawn(move || loop {
-                if cancel.load(Ordering::Relaxed) {
-                    break;
-                }
-                let k = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&i) = jobs.get(k) else { break };
-                let send = |p: CreateImageInfo| {
-                    let _ = tx.send(Msg::Progress(p));
-                };
-                let res = fetch_layer(ctx, i, &send, cancel);
-                let _ = tx.send(Msg::Done(i, res));
-            });
-        }
-        drop(tx);
-        for msg in rx {
-            match msg {
-                Msg::Progress(p) => {
-                    if first_err.is_none() {
-                        progress(&p)
-                    }
-                }
-                Msg::Done(i, Ok(l)) => out.push((i, l)),
-                Msg::Done(_, Err(e)) => {
-                    cancel.store(true, Ordering::Relaxed);
-                    if first_err.is_none() {
-                        first_err = Some(e);
-                    }
-                }
-            }
-        }
-    });
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
 }
 
 /// Download (unless the blob is already here) and unpack one layer. A download is

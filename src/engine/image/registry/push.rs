@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use bollard::models::PushImageInfo;
 
@@ -16,7 +17,7 @@ use super::manifest::{self, Descriptor, Manifest};
 use super::progress::{self, Throttle};
 use super::pull::record_digest;
 use super::settings::Settings;
-use super::{creds, errors, PushOptions};
+use super::{creds, errors, workers, PushOptions};
 use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::image::blobs::Blobs;
 use crate::engine::image::compress::Compression;
@@ -24,6 +25,9 @@ use crate::engine::image::digest::HashingWriter;
 use crate::engine::image::records::{with_default_tag, ImageRecord, Images};
 use crate::engine::image::reference::Reference;
 use crate::engine::store::Store;
+
+/// Docker's default max-concurrent-uploads.
+const PARALLEL_UPLOADS: usize = 5;
 
 struct Target<'a> {
     client: &'a Client,
@@ -139,8 +143,9 @@ fn push_image(
             "Preparing",
         ));
     }
-    let mut descriptors = Vec::new();
-    for l in &records {
+    let jobs: Vec<usize> = (0..records.len()).collect();
+    let work = |i: usize, send: &dyn Fn(PushImageInfo), _: &AtomicBool| {
+        let l = &records[i];
         let id = progress::short(&l.diff_id);
         let blob = l.blob_digest.as_deref().ok_or_else(|| {
             Error::not_found(format!(
@@ -149,9 +154,13 @@ fn push_image(
             ))
         })?;
         let (desc, file) = layer_blob(&blobs, t.scratch, blob, l.media_type.as_deref(), oci)?;
-        push_blob(t, &desc, &file, &id, &mount_from, progress)?;
-        descriptors.push(desc);
-    }
+        push_blob(t, &desc, &file, &id, &mount_from, &mut |p| send(p.clone()))?;
+        Ok(desc)
+    };
+    let relay = &mut |p: PushImageInfo| progress(&p);
+    let mut done = workers::run(PARALLEL_UPLOADS, &jobs, &work, relay)?;
+    done.sort_by_key(|(i, _)| *i);
+    let descriptors: Vec<Descriptor> = done.into_iter().map(|(_, d)| d).collect();
     let config = Descriptor {
         media_type: if oci {
             manifest::OCI_CONFIG
