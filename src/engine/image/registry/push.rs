@@ -6,7 +6,7 @@
 //! finds them already there.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -28,6 +28,8 @@ use crate::engine::store::Store;
 
 /// Docker's default max-concurrent-uploads.
 const PARALLEL_UPLOADS: usize = 5;
+/// Blobs above this size are uploaded in chunks of this size.
+const CHUNK: u64 = 16 << 20;
 
 struct Target<'a> {
     client: &'a Client,
@@ -408,15 +410,23 @@ fn push_blob(
             })?
         }
     };
+    let total = d.size;
+    // Large blobs go up in chunks (PATCH with Content-Range, then PUT to close), so no
+    // single request carries more than CHUNK bytes; small ones in one PUT.
+    let (location, offset) = if total > CHUNK {
+        upload_chunks(t, d, file, id, &repo, location, progress)?
+    } else {
+        (location, 0)
+    };
     let mut url = c.absolute(&location);
     url.push(if url.contains('?') { '&' } else { '?' });
     url.push_str(&format!("digest={}", d.digest));
-    let total = d.size;
     let mut resp = c.execute("PUT", &url, &t.scopes(None), &mut |auth| {
-        let f = File::open(file).map_err(ureq::Error::Io)?;
+        let mut f = File::open(file).map_err(ureq::Error::Io)?;
+        f.seek(SeekFrom::Start(offset)).map_err(ureq::Error::Io)?;
         let mut reader = Counting {
             inner: BufReader::with_capacity(1 << 20, f),
-            current: 0,
+            current: offset,
             total,
             throttle: Throttle::new(total),
             id,
@@ -426,7 +436,7 @@ fn push_blob(
             .agent()
             .put(&url)
             .header("Content-Type", "application/octet-stream")
-            .header("Content-Length", total.to_string());
+            .header("Content-Length", (total - offset).to_string());
         if let Some(a) = auth {
             r = r.header("Authorization", a);
         }
@@ -446,6 +456,65 @@ fn push_blob(
         progress(&progress::push_status(Some(id), "Pushed"));
     }
     Ok(())
+}
+
+/// Sends the blob in CHUNK-sized PATCH requests; returns the location to close the
+/// upload at and the bytes sent (all of them).
+fn upload_chunks(
+    t: &Target<'_>,
+    d: &Descriptor,
+    file: &Path,
+    id: &str,
+    repo: &Reference,
+    mut location: String,
+    progress: &mut dyn FnMut(&PushImageInfo),
+) -> Result<(String, u64)> {
+    let c = t.client;
+    let total = d.size;
+    let mut offset = 0u64;
+    let mut throttle = Throttle::new(total);
+    while offset < total {
+        let len = CHUNK.min(total - offset);
+        let url = c.absolute(&location);
+        let mut resp = c.execute("PATCH", &url, &t.scopes(None), &mut |auth| {
+            let mut f = File::open(file).map_err(ureq::Error::Io)?;
+            f.seek(SeekFrom::Start(offset)).map_err(ureq::Error::Io)?;
+            let mut reader = Counting {
+                inner: BufReader::with_capacity(1 << 20, f).take(len),
+                current: offset,
+                total,
+                throttle: Throttle::new(total),
+                id,
+                progress: &mut *progress,
+            };
+            let mut r = c
+                .agent()
+                .patch(&url)
+                .header("Content-Type", "application/octet-stream")
+                .header("Content-Range", format!("{offset}-{}", offset + len - 1))
+                .header("Content-Length", len.to_string());
+            if let Some(a) = auth {
+                r = r.header("Authorization", a);
+            }
+            r.send(ureq::SendBody::from_reader(&mut reader))
+        })?;
+        let status = resp.status().as_u16();
+        if status != 202 {
+            let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
+            return Err(push_error(
+                status,
+                &b,
+                repo,
+                &format!("uploading a chunk of blob {}", d.digest),
+            ));
+        }
+        location = header(&resp, "location").unwrap_or(location);
+        offset += len;
+        if !id.is_empty() && throttle.due(offset, total) {
+            progress(&progress::push_bytes(id, offset, total));
+        }
+    }
+    Ok((location, offset))
 }
 
 fn header(resp: &super::client::Reply, name: &str) -> Option<String> {
