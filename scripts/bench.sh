@@ -85,7 +85,7 @@ if [ -f "$DEBIAN_ARCHIVE" ] && command -v docker-registry >/dev/null 2>&1; then
   d=-; p=-
   [ $have_docker = 1 ] && d=$(median "docker rmi -f $REG/debian:bookworm" "docker pull $REG/debian:bookworm")
   [ $have_podman = 1 ] && p=$(median "podman rmi -f $REG/debian:bookworm" "podman pull --tls-verify=false $REG/debian:bookworm")
-  row "pull debian:bookworm incl. unpack (48 MB gz)" "$(median "rm -rf $WORK/pull" "$P pull $REG/debian:bookworm")" "$d" "$p"
+  row "pull debian:bookworm incl. unpack (50 MB gz)" "$(median "rm -rf $WORK/pull" "$P pull $REG/debian:bookworm")" "$d" "$p"
   RUNS=$RUNS_SAVED
   rm -rf "$WORK/pull"
 fi

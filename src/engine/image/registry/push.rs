@@ -278,7 +278,8 @@ fn layer_blob(
         .ctx(|| format!("creating a scratch file in {}", scratch.display()))?;
     let hashing = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
     // Header without name or mtime: the same layer always compresses to the same bytes.
-    let mut gz = flate2::GzBuilder::new().write(hashing, flate2::Compression::fast());
+    // The default level, as dockerd uses.
+    let mut gz = flate2::GzBuilder::new().write(hashing, flate2::Compression::default());
     let mut src = src;
     std::io::copy(&mut src, &mut gz).ctx(|| format!("compressing layer {digest}"))?;
     let hashing = gz.finish().ctx(|| format!("compressing layer {digest}"))?;
