@@ -368,6 +368,37 @@ fn push_pull_round_trip_keeps_digests_and_skips_present_layers() {
         format!("[] [\"{host}/tools/busybox@{digest}\"]")
     );
 
+    let listed = bydigest
+        .run(&[
+            "images",
+            "--digests",
+            "--format",
+            "{{.Repository}} {{.Tag}} {{.Digest}}",
+        ])
+        .ok();
+    assert_eq!(
+        listed.stdout.trim(),
+        format!("{host}/tools/busybox <none> {digest}")
+    );
+    // The source root: the digest shows only on the row of the repository it belongs to.
+    let listed = src
+        .run(&[
+            "images",
+            "--digests",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.Digest}}",
+        ])
+        .ok();
+    let mut rows: Vec<&str> = listed.stdout.lines().collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![
+            format!("{host}/tools/busybox:1.0 {digest}"),
+            "busybox:latest <none>".to_string()
+        ]
+    );
+
     // A root that has the layer from a load only fetches the manifest and config.
     let (local, _c4) = berth();
     local.load("busybox-docker-archive.tar");
