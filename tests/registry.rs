@@ -349,6 +349,17 @@ fn push_pull_round_trip_keeps_digests_and_skips_present_layers() {
     let back = dst.run(&["push", &name]).ok();
     assert_eq!(digest_line(&back.stdout), digest);
 
+    // Another repository on the same registry: the layer is mounted, not uploaded.
+    let other = format!("{host}/other/busybox:1");
+    dst.run(&["tag", &name, &other]).ok();
+    let mounted = dst.run(&["push", &other]).ok();
+    assert!(
+        mounted.stdout.contains("Mounted from tools/busybox"),
+        "{}",
+        mounted.stdout
+    );
+    assert_eq!(digest_line(&mounted.stdout), digest);
+
     // Pull by digest into a fresh root, and -q prints only the reference.
     let (bydigest, _c3) = berth();
     let pinned = format!("{host}/tools/busybox@{digest}");

@@ -138,7 +138,7 @@ fn push_image(
             .as_deref()
             .is_some_and(|m| m.starts_with("application/vnd.oci."))
     });
-    let mount_from = mount_sources(img, tagged);
+    let mount_from = mount_sources(&images.list()?, tagged);
     for l in &records {
         progress(&progress::push_status(
             Some(&progress::short(&l.diff_id)),
@@ -156,7 +156,11 @@ fn push_image(
             ))
         })?;
         let (desc, file) = layer_blob(&blobs, t.scratch, blob, l.media_type.as_deref(), oci)?;
-        push_blob(t, &desc, &file, &id, &mount_from, &mut |p| send(p.clone()))?;
+        let from = mount_from
+            .get(&l.chain_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        push_blob(t, &desc, &file, &id, from, &mut |p| send(p.clone()))?;
         Ok(desc)
     };
     let relay = &mut |p: PushImageInfo| progress(&p);
@@ -222,20 +226,33 @@ fn push_image(
     Ok(digest)
 }
 
-/// Other repositories on the same registry this image is known under: candidates for a
-/// cross-repository blob mount.
-fn mount_sources(img: &ImageRecord, target: &Reference) -> Vec<String> {
-    let mut v: Vec<String> = img
-        .tags
-        .iter()
-        .chain(&img.digests)
-        .filter_map(|s| Reference::parse(s).ok())
-        .filter(|r| r.domain() == target.domain() && r.path() != target.path())
-        .map(|r| r.path().to_string())
-        .collect();
-    v.sort();
-    v.dedup();
-    v
+/// Per layer (by chain id), the other repositories on the same registry that a local
+/// image holding that layer is known under: candidates for a cross-repository mount.
+fn mount_sources(
+    all: &[ImageRecord],
+    target: &Reference,
+) -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for img in all {
+        let repos: Vec<String> = img
+            .tags
+            .iter()
+            .chain(&img.digests)
+            .filter_map(|s| Reference::parse(s).ok())
+            .filter(|r| r.domain() == target.domain() && r.path() != target.path())
+            .map(|r| r.path().to_string())
+            .collect();
+        for chain in &img.layers {
+            out.entry(chain.clone())
+                .or_default()
+                .extend(repos.iter().cloned());
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    out
 }
 
 /// The blob to upload for a layer and its descriptor: compressed blobs as stored,
