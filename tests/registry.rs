@@ -295,6 +295,26 @@ fn push_pull_round_trip_keeps_digests_and_skips_present_layers() {
     );
     assert!(pushed.stdout.contains(": Pushed"), "{}", pushed.stdout);
     let digest = digest_line(&pushed.stdout);
+    // A docker-archive image goes up as Docker schema2, its tar layer gzipped.
+    let mut resp = ureq::Agent::new_with_defaults()
+        .get(format!("http://{host}/v2/tools/busybox/manifests/{digest}"))
+        .header(
+            "Accept",
+            "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+        )
+        .call()
+        .expect("manifest");
+    let m: serde_json::Value =
+        serde_json::from_slice(&resp.body_mut().read_to_vec().expect("body")).expect("json");
+    assert_eq!(
+        m["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(
+        m["layers"][0]["mediaType"],
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    );
+    assert_eq!(m["config"]["digest"], BUSYBOX_ID);
     // A second push finds every blob there already and yields the same manifest.
     let again = src.run(&["push", &name]).ok();
     assert!(

@@ -282,9 +282,12 @@ fn layer_blob(
     };
     if kind != Compression::None {
         let mt = media_type
+            // The recorded type (e.g. OCI's non-distributable one) when it fits the
+            // blob and the manifest's family; else the standard one.
             .filter(|m| {
                 m.contains("gzip") == (kind == Compression::Gzip)
                     && m.contains("zstd") == (kind == Compression::Zstd)
+                    && m.starts_with("application/vnd.oci.") == oci
             })
             .map(str::to_string)
             .unwrap_or_else(|| media(kind));
