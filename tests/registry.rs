@@ -502,7 +502,19 @@ fn multi_arch_index_selects_the_platform() {
     let arch = b.run(&["inspect", "-f", "{{.Architecture}}", &name]).ok();
     assert_eq!(arch.stdout.trim(), "s390x");
     let (host_b, _c2) = berth();
-    host_b.run(&["pull", &name]).ok();
+    let pulled = host_b.run(&["pull", &name]).ok();
+    // Pushed back, the pulled image keeps its manifest bytes, so its digest (this one was
+    // written compactly, not the way berth would write it).
+    let manifest_digest = pulled
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Digest: "))
+        .expect("digest line")
+        .to_string();
+    let copy = format!("{host}/copy:1");
+    host_b.run(&["tag", &name, &copy]).ok();
+    let pushed = host_b.run(&["push", &copy]).ok();
+    assert_eq!(digest_line(&pushed.stdout), manifest_digest);
     let arch = host_b
         .run(&["inspect", "-f", "{{.Architecture}}", &name])
         .ok();

@@ -288,13 +288,14 @@ fn pull_one(
     progress: &mut dyn FnMut(&CreateImageInfo),
 ) -> Result<(String, String, bool)> {
     let key = r.digest().or(r.tag()).unwrap_or("latest").to_string();
-    let (body, ctype, mut digest) = fetch_manifest(s, r, &key)?;
+    let (mut body, ctype, mut digest) = fetch_manifest(s, r, &key)?;
     let m: Manifest = match manifest::parse(ctype.as_deref(), &body)? {
         Document::Image(m) => m,
         Document::Index(idx) => {
             let d = manifest::select(&idx, want)?;
-            let (body, ctype, d2) = fetch_manifest(s, r, &d.digest)?;
+            let (inner, ctype, d2) = fetch_manifest(s, r, &d.digest)?;
             digest = d2;
+            body = inner;
             match manifest::parse(ctype.as_deref(), &body)? {
                 Document::Image(m) => m,
                 Document::Index(_) => {
@@ -403,6 +404,7 @@ fn pull_one(
         .with_digest(&digest)
         .map_err(|e| Error::invalid(e.to_string()))?;
     record_digest(store, &id, &repo_digest)?;
+    keep_manifest(store, &id, &body)?;
     Ok((id.clone(), digest, before.as_deref() != Some(id.as_str())))
 }
 
@@ -470,6 +472,28 @@ pub fn downloads_dir(store: &Store) -> Result<PathBuf> {
     let d = store.paths.data.join("downloads");
     std::fs::create_dir_all(&d).ctx(|| format!("creating {}", d.display()))?;
     Ok(d)
+}
+
+/// Where the manifest an image was pulled with is kept, so `push` can send the same
+/// bytes (and so the same digest) back: `manifests/<image id hex>`.
+pub fn manifest_path(store: &Store, id: &str) -> Result<PathBuf> {
+    Ok(store.paths.data.join("manifests").join(parse_digest(id)?))
+}
+
+/// Keeps `body` for the image, and drops the kept manifests of images that are gone.
+fn keep_manifest(store: &Store, id: &str, body: &[u8]) -> Result<()> {
+    let path = manifest_path(store, id)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
+        let images = Images::new(store);
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if images.get(&format!("sha256:{name}")).is_err() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    crate::engine::image::blobs::write_atomic(&path, body)
 }
 
 /// Inserts `name@digest` for the image (Docker's RepoDigests).

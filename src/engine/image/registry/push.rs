@@ -145,6 +145,14 @@ fn push_image(
             "Preparing",
         ));
     }
+    // A pulled image goes back up with the very manifest it came with (same digest),
+    // when every layer blob it names is still here.
+    let original = pulled_manifest(store, img).filter(|(_, m)| {
+        m.layers.len() == records.len()
+            && m.layers.iter().zip(&records).all(|(d, l)| {
+                l.blob_digest.as_deref() == Some(d.digest.as_str()) && blobs.exists(&d.digest)
+            })
+    });
     let jobs: Vec<usize> = (0..records.len()).collect();
     let work = |i: usize, send: &dyn Fn(PushImageInfo), _: &AtomicBool| {
         let l = &records[i];
@@ -155,7 +163,10 @@ fn push_image(
                 l.diff_id
             ))
         })?;
-        let (desc, file) = layer_blob(&blobs, t.scratch, blob, l.media_type.as_deref(), oci)?;
+        let (desc, file) = match &original {
+            Some((_, m)) => (m.layers[i].clone(), blobs.path(&m.layers[i].digest)?),
+            None => layer_blob(&blobs, t.scratch, blob, l.media_type.as_deref(), oci)?,
+        };
         let from = mount_from
             .get(&l.chain_id)
             .map(Vec::as_slice)
@@ -167,17 +178,20 @@ fn push_image(
     let mut done = workers::run(PARALLEL_UPLOADS, &jobs, &work, relay)?;
     done.sort_by_key(|(i, _)| *i);
     let descriptors: Vec<Descriptor> = done.into_iter().map(|(_, d)| d).collect();
-    let config = Descriptor {
-        media_type: if oci {
-            manifest::OCI_CONFIG
-        } else {
-            manifest::DOCKER_CONFIG
-        }
-        .into(),
-        digest: img.id.clone(),
-        size: img.config_bytes.len() as u64,
-        platform: None,
-        annotations: None,
+    let config = match &original {
+        Some((_, m)) => m.config.clone(),
+        None => Descriptor {
+            media_type: if oci {
+                manifest::OCI_CONFIG
+            } else {
+                manifest::DOCKER_CONFIG
+            }
+            .into(),
+            digest: img.id.clone(),
+            size: img.config_bytes.len() as u64,
+            platform: None,
+            annotations: None,
+        },
     };
     blobs.put_bytes(t.scratch, &img.config_bytes, Some(&img.id))?;
     let config_file = blobs.path(&img.id)?;
@@ -195,12 +209,25 @@ fn push_image(
         config,
         layers: descriptors,
     };
-    let body = serde_json::to_vec_pretty(&m)
-        .map_err(|e| Error::Other(format!("encoding the manifest: {e}")))?;
+    let (body, m) = match original {
+        Some((bytes, orig)) => (bytes, orig),
+        None => (
+            serde_json::to_vec_pretty(&m)
+                .map_err(|e| Error::Other(format!("encoding the manifest: {e}")))?,
+            m,
+        ),
+    };
     let digest = crate::engine::image::digest::sha256_digest(&body);
     let tag = tagged.tag().unwrap_or("latest");
     let url = t.client.url(&format!("/v2/{}/manifests/{tag}", t.path));
-    let media = m.media_type.clone().unwrap_or_default();
+    let media = m.media_type.clone().unwrap_or_else(|| {
+        // OCI manifests may leave mediaType out; the config's type tells the family.
+        if m.config.media_type.starts_with("application/vnd.oci.") {
+            manifest::OCI_MANIFEST.into()
+        } else {
+            manifest::DOCKER_MANIFEST.into()
+        }
+    });
     let mut resp = t
         .client
         .execute("PUT", &url, &t.scopes(None), &mut |auth| {
@@ -224,6 +251,13 @@ fn push_image(
         .map_err(|e| Error::invalid(e.to_string()))?;
     record_digest(store, &img.id, &repo_digest)?;
     Ok(digest)
+}
+
+/// The manifest an image was pulled with, if berth pulled it (see `pull::keep_manifest`).
+fn pulled_manifest(store: &Store, img: &ImageRecord) -> Option<(Vec<u8>, Manifest)> {
+    let bytes = std::fs::read(super::pull::manifest_path(store, &img.id).ok()?).ok()?;
+    let m: Manifest = serde_json::from_slice(&bytes).ok()?;
+    (m.config.digest == img.id).then_some((bytes, m))
 }
 
 /// Per layer (by chain id), the other repositories on the same registry that a local
