@@ -7,6 +7,7 @@
 pub mod client;
 pub mod creds;
 pub mod errors;
+pub mod fetch;
 pub mod manifest;
 pub mod progress;
 pub mod pull;
