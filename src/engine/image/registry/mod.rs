@@ -13,6 +13,7 @@ pub mod progress;
 pub mod pull;
 pub mod push;
 pub mod settings;
+pub mod upload;
 pub mod workers;
 
 /// A user name and password (or identity token) for one registry.

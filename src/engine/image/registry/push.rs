@@ -1,12 +1,10 @@
-//! `push`: uploads an image's layers and config (skipping blobs the registry has,
-//! trying a cross-repository mount from other repositories of the same registry the
-//! image came from), then its manifest, in Docker schema2 or OCI form as the image's
-//! layers were recorded. Uncompressed layer blobs (from docker-archive loads, import,
+//! `push`: uploads an image's layers (up to five at once, see `upload`) and config, then
+//! its manifest: the one it was pulled with when berth pulled it, else Docker schema2 or
+//! OCI as the image's layers were recorded. Uncompressed layer blobs (from docker-archive loads, import,
 //! commit) are gzipped on the way, as Docker does, deterministically so a second push
 //! finds them already there.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -14,10 +12,11 @@ use bollard::models::PushImageInfo;
 
 use super::client::{read_small, Client};
 use super::manifest::{self, Descriptor, Manifest};
-use super::progress::{self, Throttle};
+use super::progress;
 use super::pull::record_digest;
 use super::settings::Settings;
-use super::{creds, errors, workers, PushOptions};
+use super::upload::{push_blob, push_error, Target};
+use super::{creds, workers, PushOptions};
 use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::image::blobs::Blobs;
 use crate::engine::image::compress::Compression;
@@ -28,24 +27,6 @@ use crate::engine::store::Store;
 
 /// Docker's default max-concurrent-uploads.
 const PARALLEL_UPLOADS: usize = 5;
-/// Blobs above this size are uploaded in chunks of this size.
-const CHUNK: u64 = 16 << 20;
-
-struct Target<'a> {
-    client: &'a Client,
-    path: String,
-    scratch: &'a Path,
-}
-
-impl Target<'_> {
-    fn scopes(&self, extra: Option<&str>) -> Vec<String> {
-        let mut v = vec![format!("repository:{}:pull,push", self.path)];
-        if let Some(from) = extra {
-            v.push(format!("repository:{from}:pull"));
-        }
-        v
-    }
-}
 
 pub fn push(
     store: &Store,
@@ -359,243 +340,5 @@ fn descriptor(media_type: String, digest: &str, size: u64) -> Descriptor {
         size,
         platform: None,
         annotations: None,
-    }
-}
-
-fn push_error(status: u16, body: &[u8], r: &Reference, what: &str) -> Error {
-    if status == 401 || status == 403 {
-        let detail = errors::registry_errors(body)
-            .unwrap_or_else(|| "requested access to the resource is denied".into());
-        return Error::Other(format!(
-            "push access denied for {}: {detail}",
-            r.familiar_name()
-        ));
-    }
-    errors::status(status, body, &format!("{what} to {}", r.familiar_name()))
-}
-
-fn push_blob(
-    t: &Target<'_>,
-    d: &Descriptor,
-    file: &Path,
-    id: &str,
-    mount_from: &[String],
-    progress: &mut dyn FnMut(&PushImageInfo),
-) -> Result<()> {
-    let c = t.client;
-    let repo = Reference::parse(&format!("{}/{}", c.host, t.path))
-        .map_err(|e| Error::invalid(e.to_string()))?;
-    let head_url = c.url(&format!("/v2/{}/blobs/{}", t.path, d.digest));
-    let resp = c.execute("HEAD", &head_url, &t.scopes(None), &mut |auth| {
-        let mut r = c.agent().head(&head_url);
-        if let Some(a) = auth {
-            r = r.header("Authorization", a);
-        }
-        r.call()
-    })?;
-    match resp.status().as_u16() {
-        200 => {
-            if !id.is_empty() {
-                progress(&progress::push_status(Some(id), "Layer already exists"));
-            }
-            return Ok(());
-        }
-        401 | 403 => {
-            return Err(push_error(
-                resp.status().as_u16(),
-                &[],
-                &repo,
-                "checking a blob",
-            ))
-        }
-        _ => {}
-    }
-    let mut location = None;
-    for from in mount_from {
-        let url = c.url(&format!(
-            "/v2/{}/blobs/uploads/?mount={}&from={from}",
-            t.path, d.digest
-        ));
-        let resp = c.execute("POST", &url, &t.scopes(Some(from)), &mut |auth| {
-            let mut r = c.agent().post(&url);
-            if let Some(a) = auth {
-                r = r.header("Authorization", a);
-            }
-            r.send_empty()
-        })?;
-        match resp.status().as_u16() {
-            201 => {
-                if !id.is_empty() {
-                    progress(&progress::push_status(
-                        Some(id),
-                        &format!("Mounted from {from}"),
-                    ));
-                }
-                return Ok(());
-            }
-            // The registry could not mount but opened an upload session instead.
-            202 => {
-                location = header(&resp, "location");
-                break;
-            }
-            _ => {}
-        }
-    }
-    let location = match location {
-        Some(l) => l,
-        None => {
-            let url = c.url(&format!("/v2/{}/blobs/uploads/", t.path));
-            let mut resp = c.execute("POST", &url, &t.scopes(None), &mut |auth| {
-                let mut r = c.agent().post(&url);
-                if let Some(a) = auth {
-                    r = r.header("Authorization", a);
-                }
-                r.send_empty()
-            })?;
-            let status = resp.status().as_u16();
-            if status != 202 {
-                let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
-                return Err(push_error(status, &b, &repo, "starting an upload"));
-            }
-            header(&resp, "location").ok_or_else(|| {
-                Error::Other(format!(
-                    "the registry {} opened an upload without a Location",
-                    c.host
-                ))
-            })?
-        }
-    };
-    let total = d.size;
-    // Large blobs go up in chunks (PATCH with Content-Range, then PUT to close), so no
-    // single request carries more than CHUNK bytes; small ones in one PUT.
-    let (location, offset) = if total > CHUNK {
-        upload_chunks(t, d, file, id, &repo, location, progress)?
-    } else {
-        (location, 0)
-    };
-    let mut url = c.absolute(&location);
-    url.push(if url.contains('?') { '&' } else { '?' });
-    url.push_str(&format!("digest={}", d.digest));
-    let mut resp = c.execute("PUT", &url, &t.scopes(None), &mut |auth| {
-        let mut f = File::open(file).map_err(ureq::Error::Io)?;
-        f.seek(SeekFrom::Start(offset)).map_err(ureq::Error::Io)?;
-        let mut reader = Counting {
-            inner: BufReader::with_capacity(1 << 20, f),
-            current: offset,
-            total,
-            throttle: Throttle::new(total),
-            id,
-            progress: &mut *progress,
-        };
-        let mut r = c
-            .agent()
-            .put(&url)
-            .header("Content-Type", "application/octet-stream")
-            .header("Content-Length", (total - offset).to_string());
-        if let Some(a) = auth {
-            r = r.header("Authorization", a);
-        }
-        r.send(ureq::SendBody::from_reader(&mut reader))
-    })?;
-    let status = resp.status().as_u16();
-    if status != 201 {
-        let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
-        return Err(push_error(
-            status,
-            &b,
-            &repo,
-            &format!("uploading blob {}", d.digest),
-        ));
-    }
-    if !id.is_empty() {
-        progress(&progress::push_status(Some(id), "Pushed"));
-    }
-    Ok(())
-}
-
-/// Sends the blob in CHUNK-sized PATCH requests; returns the location to close the
-/// upload at and the bytes sent (all of them).
-fn upload_chunks(
-    t: &Target<'_>,
-    d: &Descriptor,
-    file: &Path,
-    id: &str,
-    repo: &Reference,
-    mut location: String,
-    progress: &mut dyn FnMut(&PushImageInfo),
-) -> Result<(String, u64)> {
-    let c = t.client;
-    let total = d.size;
-    let mut offset = 0u64;
-    let mut throttle = Throttle::new(total);
-    while offset < total {
-        let len = CHUNK.min(total - offset);
-        let url = c.absolute(&location);
-        let mut resp = c.execute("PATCH", &url, &t.scopes(None), &mut |auth| {
-            let mut f = File::open(file).map_err(ureq::Error::Io)?;
-            f.seek(SeekFrom::Start(offset)).map_err(ureq::Error::Io)?;
-            let mut reader = Counting {
-                inner: BufReader::with_capacity(1 << 20, f).take(len),
-                current: offset,
-                total,
-                throttle: Throttle::new(total),
-                id,
-                progress: &mut *progress,
-            };
-            let mut r = c
-                .agent()
-                .patch(&url)
-                .header("Content-Type", "application/octet-stream")
-                .header("Content-Range", format!("{offset}-{}", offset + len - 1))
-                .header("Content-Length", len.to_string());
-            if let Some(a) = auth {
-                r = r.header("Authorization", a);
-            }
-            r.send(ureq::SendBody::from_reader(&mut reader))
-        })?;
-        let status = resp.status().as_u16();
-        if status != 202 {
-            let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
-            return Err(push_error(
-                status,
-                &b,
-                repo,
-                &format!("uploading a chunk of blob {}", d.digest),
-            ));
-        }
-        location = header(&resp, "location").unwrap_or(location);
-        offset += len;
-        if !id.is_empty() && throttle.due(offset, total) {
-            progress(&progress::push_bytes(id, offset, total));
-        }
-    }
-    Ok((location, offset))
-}
-
-fn header(resp: &super::client::Reply, name: &str) -> Option<String> {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-/// Reports upload progress as the HTTP client reads the file.
-struct Counting<'a, R> {
-    inner: R,
-    current: u64,
-    total: u64,
-    throttle: Throttle,
-    id: &'a str,
-    progress: &'a mut dyn FnMut(&PushImageInfo),
-}
-
-impl<R: Read> Read for Counting<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.current += n as u64;
-        if !self.id.is_empty() && self.throttle.due(self.current, self.total) {
-            (self.progress)(&progress::push_bytes(self.id, self.current, self.total));
-        }
-        Ok(n)
     }
 }
