@@ -149,27 +149,14 @@ pub fn push_blob(
     let mut url = c.absolute(&location);
     url.push(if url.contains('?') { '&' } else { '?' });
     url.push_str(&format!("digest={}", d.digest));
-    let mut resp = c.execute("PUT", &url, &t.scopes(None), &mut |auth| {
-        let mut f = File::open(file).map_err(ureq::Error::Io)?;
-        f.seek(SeekFrom::Start(offset)).map_err(ureq::Error::Io)?;
-        let mut reader = Counting {
-            inner: BufReader::with_capacity(1 << 20, f),
-            current: offset,
-            total,
-            throttle: Throttle::new(total),
-            id,
-            progress: &mut *progress,
-        };
-        let mut r = c
-            .agent()
-            .put(&url)
-            .header("Content-Type", "application/octet-stream")
-            .header("Content-Length", (total - offset).to_string());
-        if let Some(a) = auth {
-            r = r.header("Authorization", a);
-        }
-        r.send(ureq::SendBody::from_reader(&mut reader))
-    })?;
+    let part = Part {
+        file,
+        offset,
+        len: total - offset,
+        total,
+        id,
+    };
+    let mut resp = send_part(t, "PUT", &url, &part, progress)?;
     let status = resp.status().as_u16();
     if status != 201 {
         let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
@@ -204,28 +191,14 @@ fn upload_chunks(
     while offset < total {
         let len = CHUNK.min(total - offset);
         let url = c.absolute(&location);
-        let mut resp = c.execute("PATCH", &url, &t.scopes(None), &mut |auth| {
-            let mut f = File::open(file).map_err(ureq::Error::Io)?;
-            f.seek(SeekFrom::Start(offset)).map_err(ureq::Error::Io)?;
-            let mut reader = Counting {
-                inner: BufReader::with_capacity(1 << 20, f).take(len),
-                current: offset,
-                total,
-                throttle: Throttle::new(total),
-                id,
-                progress: &mut *progress,
-            };
-            let mut r = c
-                .agent()
-                .patch(&url)
-                .header("Content-Type", "application/octet-stream")
-                .header("Content-Range", format!("{offset}-{}", offset + len - 1))
-                .header("Content-Length", len.to_string());
-            if let Some(a) = auth {
-                r = r.header("Authorization", a);
-            }
-            r.send(ureq::SendBody::from_reader(&mut reader))
-        })?;
+        let part = Part {
+            file,
+            offset,
+            len,
+            total,
+            id,
+        };
+        let mut resp = send_part(t, "PATCH", &url, &part, &mut *progress)?;
         let status = resp.status().as_u16();
         if status != 202 {
             let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
@@ -243,6 +216,54 @@ fn upload_chunks(
         }
     }
     Ok((location, offset))
+}
+
+/// `len` bytes of a blob file from `offset`, as one request body.
+struct Part<'a> {
+    file: &'a Path,
+    offset: u64,
+    len: u64,
+    /// The whole blob's size, for progress.
+    total: u64,
+    id: &'a str,
+}
+
+/// PUT or PATCH (with its Content-Range) of one part, reporting progress as it is read.
+fn send_part(
+    t: &Target<'_>,
+    method: &str,
+    url: &str,
+    part: &Part<'_>,
+    progress: &mut dyn FnMut(&PushImageInfo),
+) -> Result<super::client::Reply> {
+    let c = t.client;
+    c.execute(method, url, &t.scopes(None), &mut |auth| {
+        let mut f = File::open(part.file).map_err(ureq::Error::Io)?;
+        f.seek(SeekFrom::Start(part.offset))
+            .map_err(ureq::Error::Io)?;
+        let mut reader = Counting {
+            inner: BufReader::with_capacity(1 << 20, f).take(part.len),
+            current: part.offset,
+            total: part.total,
+            throttle: Throttle::new(part.total),
+            id: part.id,
+            progress: &mut *progress,
+        };
+        let mut r = if method == "PATCH" {
+            c.agent().patch(url).header(
+                "Content-Range",
+                format!("{}-{}", part.offset, part.offset + part.len.max(1) - 1),
+            )
+        } else {
+            c.agent().put(url)
+        }
+        .header("Content-Type", "application/octet-stream")
+        .header("Content-Length", part.len.to_string());
+        if let Some(a) = auth {
+            r = r.header("Authorization", a);
+        }
+        r.send(ureq::SendBody::from_reader(&mut reader))
+    })
 }
 
 fn header(resp: &super::client::Reply, name: &str) -> Option<String> {
