@@ -295,6 +295,26 @@ fn push_pull_round_trip_keeps_digests_and_skips_present_layers() {
     );
     assert!(pushed.stdout.contains(": Pushed"), "{}", pushed.stdout);
     let digest = digest_line(&pushed.stdout);
+    // A docker-archive image goes up as Docker schema2, its tar layer gzipped.
+    let mut resp = ureq::Agent::new_with_defaults()
+        .get(format!("http://{host}/v2/tools/busybox/manifests/{digest}"))
+        .header(
+            "Accept",
+            "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+        )
+        .call()
+        .expect("manifest");
+    let m: serde_json::Value =
+        serde_json::from_slice(&resp.body_mut().read_to_vec().expect("body")).expect("json");
+    assert_eq!(
+        m["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(
+        m["layers"][0]["mediaType"],
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    );
+    assert_eq!(m["config"]["digest"], BUSYBOX_ID);
     // A second push finds every blob there already and yields the same manifest.
     let again = src.run(&["push", &name]).ok();
     assert!(
@@ -349,6 +369,17 @@ fn push_pull_round_trip_keeps_digests_and_skips_present_layers() {
     let back = dst.run(&["push", &name]).ok();
     assert_eq!(digest_line(&back.stdout), digest);
 
+    // Another repository on the same registry: the layer is mounted, not uploaded.
+    let other = format!("{host}/other/busybox:1");
+    dst.run(&["tag", &name, &other]).ok();
+    let mounted = dst.run(&["push", &other]).ok();
+    assert!(
+        mounted.stdout.contains("Mounted from tools/busybox"),
+        "{}",
+        mounted.stdout
+    );
+    assert_eq!(digest_line(&mounted.stdout), digest);
+
     // Pull by digest into a fresh root, and -q prints only the reference.
     let (bydigest, _c3) = berth();
     let pinned = format!("{host}/tools/busybox@{digest}");
@@ -366,6 +397,37 @@ fn push_pull_round_trip_keeps_digests_and_skips_present_layers() {
     assert_eq!(
         refs.stdout.trim(),
         format!("[] [\"{host}/tools/busybox@{digest}\"]")
+    );
+
+    let listed = bydigest
+        .run(&[
+            "images",
+            "--digests",
+            "--format",
+            "{{.Repository}} {{.Tag}} {{.Digest}}",
+        ])
+        .ok();
+    assert_eq!(
+        listed.stdout.trim(),
+        format!("{host}/tools/busybox <none> {digest}")
+    );
+    // The source root: the digest shows only on the row of the repository it belongs to.
+    let listed = src
+        .run(&[
+            "images",
+            "--digests",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.Digest}}",
+        ])
+        .ok();
+    let mut rows: Vec<&str> = listed.stdout.lines().collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![
+            format!("{host}/tools/busybox:1.0 {digest}"),
+            "busybox:latest <none>".to_string()
+        ]
     );
 
     // A root that has the layer from a load only fetches the manifest and config.
@@ -440,7 +502,19 @@ fn multi_arch_index_selects_the_platform() {
     let arch = b.run(&["inspect", "-f", "{{.Architecture}}", &name]).ok();
     assert_eq!(arch.stdout.trim(), "s390x");
     let (host_b, _c2) = berth();
-    host_b.run(&["pull", &name]).ok();
+    let pulled = host_b.run(&["pull", &name]).ok();
+    // Pushed back, the pulled image keeps its manifest bytes, so its digest (this one was
+    // written compactly, not the way berth would write it).
+    let manifest_digest = pulled
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Digest: "))
+        .expect("digest line")
+        .to_string();
+    let copy = format!("{host}/copy:1");
+    host_b.run(&["tag", &name, &copy]).ok();
+    let pushed = host_b.run(&["push", &copy]).ok();
+    assert_eq!(digest_line(&pushed.stdout), manifest_digest);
     let arch = host_b
         .run(&["inspect", "-f", "{{.Architecture}}", &name])
         .ok();
@@ -943,94 +1017,110 @@ fn hub_mirror_and_all_tags() {
 }
 
 /// A minimal registry of one image (`fake:latest`) on a std TcpListener, for what the
-/// real one cannot be made to do: demand bearer tokens from its own token endpoint, and
-/// cut off or stall a blob half way.
+/// real one cannot be made to do: demand bearer tokens from its own token endpoint, cut
+/// off or stall a blob half way, or serve a config whose diff id the layer does not match.
 struct FakeRegistry {
     port: u16,
-    /// 0: serve normally, 1: drop the connection mid-blob, 2: stall mid-blob.
-    mode: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    state: std::sync::Arc<FakeState>,
+}
+
+struct FakeState {
+    port: u16,
+    /// 0: serve normally, 1: drop the connection mid-blob, 2: stall mid-blob,
+    /// 3: serve the manifest whose config has a wrong diff id.
+    mode: std::sync::atomic::AtomicUsize,
     /// `scope` parameters the token endpoint was asked for.
-    scopes: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    scopes: std::sync::Mutex<Vec<String>>,
+    /// How often the layer blob was requested.
+    layer_gets: std::sync::atomic::AtomicUsize,
     layer_digest: String,
+    blobs: Vec<(String, Vec<u8>)>,
+    /// [good, wrong diff id]
+    manifests: [Vec<u8>; 2],
 }
 
 const TOKEN: &str = "berth-test-token";
 
+fn fake_image(diff_id: &str, layer_digest: &str, layer_len: usize) -> (Vec<u8>, Vec<u8>) {
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["sh"]}},"rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
+    )
+    .into_bytes();
+    let config_digest = format!("sha256:{}", common::sha256_hex(&config));
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{layer_digest}","size":{layer_len}}}]}}"#,
+        config.len()
+    )
+    .into_bytes();
+    (config, manifest)
+}
+
 impl FakeRegistry {
     fn start() -> FakeRegistry {
-        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::atomic::AtomicUsize;
         use std::sync::{Arc, Mutex};
         let tar = std::fs::read(fixture("busybox-rootfs.tar")).expect("rootfs fixture");
         let diff_id = format!("sha256:{}", common::sha256_hex(&tar));
         let layer = gzip(&tar);
         let layer_digest = format!("sha256:{}", common::sha256_hex(&layer));
-        let config = format!(
-            r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["sh"]}},"rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
-        )
-        .into_bytes();
-        let config_digest = format!("sha256:{}", common::sha256_hex(&config));
-        let manifest = format!(
-            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{layer_digest}","size":{}}}]}}"#,
-            config.len(),
-            layer.len()
-        )
-        .into_bytes();
+        let (config, manifest) = fake_image(&diff_id, &layer_digest, layer.len());
+        let wrong = format!("sha256:{}", "0".repeat(64));
+        let (bad_config, bad_manifest) = fake_image(&wrong, &layer_digest, layer.len());
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let mode = Arc::new(AtomicUsize::new(0));
-        let scopes = Arc::new(Mutex::new(Vec::new()));
-        let (m, sc, ld) = (mode.clone(), scopes.clone(), layer_digest.clone());
-        let blobs: Arc<Vec<(String, Vec<u8>)>> =
-            Arc::new(vec![(config_digest, config), (ld.clone(), layer)]);
-        let manifest = Arc::new(manifest);
+        let state = Arc::new(FakeState {
+            port,
+            mode: AtomicUsize::new(0),
+            scopes: Mutex::new(Vec::new()),
+            layer_gets: AtomicUsize::new(0),
+            layer_digest: layer_digest.clone(),
+            blobs: vec![
+                (format!("sha256:{}", common::sha256_hex(&config)), config),
+                (
+                    format!("sha256:{}", common::sha256_hex(&bad_config)),
+                    bad_config,
+                ),
+                (layer_digest, layer),
+            ],
+            manifests: [manifest, bad_manifest],
+        });
+        let shared = state.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (m, sc, blobs, manifest, ld) = (
-                    m.clone(),
-                    sc.clone(),
-                    blobs.clone(),
-                    manifest.clone(),
-                    ld.clone(),
-                );
+                let st = shared.clone();
                 std::thread::spawn(move || {
-                    let _ = serve(
-                        conn,
-                        port,
-                        m.load(Ordering::SeqCst),
-                        &sc,
-                        &blobs,
-                        &manifest,
-                        &ld,
-                    );
+                    let _ = serve(conn, &st);
                 });
             }
         });
-        FakeRegistry {
-            port,
-            mode,
-            scopes,
-            layer_digest,
-        }
+        FakeRegistry { port, state }
     }
 
     fn set_mode(&self, mode: usize) {
-        self.mode.store(mode, std::sync::atomic::Ordering::SeqCst);
+        self.state
+            .mode
+            .store(mode, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn layer_gets(&self) -> usize {
+        self.state
+            .layer_gets
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
-fn serve(
-    mut conn: TcpStream,
-    port: u16,
-    mode: usize,
-    scopes: &std::sync::Mutex<Vec<String>>,
-    blobs: &[(String, Vec<u8>)],
-    manifest: &[u8],
-    layer_digest: &str,
-) -> std::io::Result<()> {
+fn serve(mut conn: TcpStream, st: &FakeState) -> std::io::Result<()> {
+    use std::sync::atomic::Ordering;
+    let mode = st.mode.load(Ordering::SeqCst);
     let mut req = Vec::new();
     let mut byte = [0u8; 1];
     while !req.ends_with(b"\r\n\r\n") {
         if conn.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        // A TLS ClientHello (berth tries https first on loopback): plain HTTP only here,
+        // so hang up at once as a real HTTP server's error answer would.
+        if req.is_empty() && byte[0] == 0x16 {
             return Ok(());
         }
         req.push(byte[0]);
@@ -1051,22 +1141,24 @@ fn serve(
     if let Some(q) = target.strip_prefix("/token?") {
         for kv in q.split('&') {
             if let Some(v) = kv.strip_prefix("scope=") {
-                scopes
+                st.scopes
                     .lock()
                     .expect("scopes")
                     .push(v.replace("%3A", ":").replace("%2C", ","));
             }
         }
+        let body = format!(r#"{{"token":"{TOKEN}"}}"#);
         return reply(
             &mut conn,
             "200 OK",
             "Content-Type: application/json\r\n",
-            format!(r#"{{"token":"{TOKEN}"}}"#).as_bytes(),
+            body.as_bytes(),
         );
     }
     if !authorized {
         let challenge = format!(
-            "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"fake\"\r\nContent-Type: application/json\r\n"
+            "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{}/token\",service=\"fake\"\r\nContent-Type: application/json\r\n",
+            st.port
         );
         return reply(
             &mut conn,
@@ -1079,16 +1171,20 @@ fn serve(
         return reply(&mut conn, "200 OK", "", b"{}");
     }
     if target.starts_with("/v2/fake/manifests/") {
+        let m = &st.manifests[usize::from(mode == 3)];
         return reply(
             &mut conn,
             "200 OK",
             "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n",
-            manifest,
+            m,
         );
     }
     if let Some(d) = target.strip_prefix("/v2/fake/blobs/") {
-        if let Some((_, data)) = blobs.iter().find(|(digest, _)| digest == d) {
-            if d == layer_digest && mode != 0 {
+        if let Some((_, data)) = st.blobs.iter().find(|(digest, _)| digest == d) {
+            if d == st.layer_digest {
+                st.layer_gets.fetch_add(1, Ordering::SeqCst);
+            }
+            if d == st.layer_digest && (mode == 1 || mode == 2) {
                 let head = format!(
                     "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                     data.len()
@@ -1132,7 +1228,7 @@ fn bearer_tokens_dropped_and_stalled_downloads() {
     assert!(r.stderr.contains("unexpected EOF"), "{}", r.stderr);
     assert!(
         r.stderr
-            .contains(&format!("/v2/fake/blobs/{}", fake.layer_digest)),
+            .contains(&format!("/v2/fake/blobs/{}", fake.state.layer_digest)),
         "{}",
         r.stderr
     );
@@ -1154,9 +1250,36 @@ fn bearer_tokens_dropped_and_stalled_downloads() {
     assert!(r.stdout.contains("Pull complete"), "{}", r.stdout);
     let out = b.run(&["run", "--rm", &name, "echo", "token"]).ok();
     assert_eq!(out.stdout.trim(), "token");
-    let scopes = fake.scopes.lock().expect("scopes").clone();
+    let scopes = fake.state.scopes.lock().expect("scopes").clone();
     assert!(
         scopes.iter().any(|s| s == "repository:fake:pull"),
         "{scopes:?}"
     );
+}
+
+/// A pull that fails after its layer blob was verified keeps the blob, and the next pull
+/// uses it instead of downloading it again.
+#[test]
+fn verified_blobs_of_a_failed_pull_are_reused() {
+    let fake = FakeRegistry::start();
+    let name = format!("127.0.0.1:{}/fake:latest", fake.port);
+    let (b, cfg) = berth();
+    let env = [("DOCKER_CONFIG", cfg.path())];
+    fake.set_mode(3);
+    let r = run_env(&b, &env, &["pull", &name]).fails();
+    assert!(
+        r.stderr.contains("layer content digest mismatch"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(b.run(&["images", "-q"]).ok().stdout.trim(), "");
+    assert_eq!(fake.layer_gets(), 1);
+    assert_eq!(b.entries("downloads").len(), 1, "the verified blob is kept");
+    fake.set_mode(0);
+    let r = run_env(&b, &env, &["pull", &name]).ok();
+    assert!(r.stdout.contains("Pull complete"), "{}", r.stdout);
+    assert_eq!(fake.layer_gets(), 1, "the layer was not downloaded again");
+    assert!(b.entries("downloads").is_empty());
+    let out = b.run(&["run", "--rm", &name, "echo", "reused"]).ok();
+    assert_eq!(out.stdout.trim(), "reused");
 }

@@ -374,23 +374,53 @@ pub fn images(engine: &Engine, a: ImagesArgs) -> CliResult {
         }) {
             continue;
         }
-        let digest = img
-            .digests
-            .first()
-            .and_then(|d| d.rsplit_once('@').map(|(_, d)| d.to_string()))
-            .unwrap_or_else(|| "<none>".into());
+        // As in docker: a row's digest is the image's digest in that row's repository;
+        // repositories known only by digest get a row of their own with tag <none>.
+        let digests: Vec<(String, String)> = img
+            .familiar_digests()
+            .iter()
+            .filter_map(|d| {
+                d.rsplit_once('@')
+                    .map(|(r, d)| (r.to_string(), d.to_string()))
+            })
+            .collect();
+        let digest_of = |repo: &str| {
+            digests
+                .iter()
+                .find(|(r, _)| r == repo)
+                .map(|(_, d)| d.clone())
+                .unwrap_or_else(|| "<none>".into())
+        };
         let tags = img.familiar_tags();
-        if tags.is_empty() {
+        let tagged_repos: Vec<String> = tags
+            .iter()
+            .filter_map(|t| Reference::parse(t).ok().map(|r| r.familiar_name()))
+            .collect();
+        let digest_only: Vec<&(String, String)> = digests
+            .iter()
+            .filter(|(r, _)| !tagged_repos.contains(r))
+            .collect();
+        if tags.is_empty() && digest_only.is_empty() {
             // Untagged images only show when no name pattern was asked for.
             if patterns.is_empty() {
-                rows.push(image_row(img, None, &digest, !a.no_trunc, now));
+                rows.push(image_row(img, None, "<none>", !a.no_trunc, now));
             }
             continue;
         }
         for t in &tags {
             // Several reference filters (and the positional name) widen the match, as in docker.
             if patterns.is_empty() || patterns.iter().any(|p| reference_matches(p, t)) {
-                rows.push(image_row(img, Some(t), &digest, !a.no_trunc, now));
+                let repo = Reference::parse(t)
+                    .map(|r| r.familiar_name())
+                    .unwrap_or_default();
+                rows.push(image_row(img, Some(t), &digest_of(&repo), !a.no_trunc, now));
+            }
+        }
+        for (repo, d) in digest_only {
+            if patterns.is_empty() || patterns.iter().any(|p| reference_matches(p, repo)) {
+                let mut row = image_row(img, None, d, !a.no_trunc, now);
+                row["Repository"] = json!(repo);
+                rows.push(row);
             }
         }
     }

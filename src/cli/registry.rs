@@ -270,14 +270,18 @@ pub fn login(engine: &Engine, a: LoginArgs) -> CliResult {
     if password.is_empty() {
         return Err(CliError::failed("Password is required"));
     }
-    engine.registry_login(a.server.as_deref(), username.trim(), &password)?;
+    engine.registry_login(
+        a.server.as_deref().unwrap_or(""),
+        username.trim(),
+        &password,
+    )?;
     println!("Login Succeeded");
     Ok(())
 }
 
 pub fn logout(engine: &Engine, a: LogoutArgs) -> CliResult {
-    let server = a.server.as_deref();
-    let host = crate::engine::image::registry::creds::server_host(server.unwrap_or("docker.io"));
+    let server = a.server.as_deref().unwrap_or("");
+    let host = crate::engine::image::registry::creds::server_host(server);
     let key = crate::engine::image::registry::creds::auth_key(&host);
     if engine.registry_logout(server)? {
         println!("Removing login credentials for {key}");

@@ -194,13 +194,13 @@ impl Engine {
     }
 
     /// `login`: checks the credentials against the registry, then stores them in the
-    /// docker CLI's config.json. `server` None or "docker.io" means Docker Hub.
-    pub fn registry_login(&self, server: Option<&str>, user: &str, password: &str) -> Result<()> {
+    /// docker CLI's config.json. `server` "" or "docker.io" means Docker Hub.
+    pub fn registry_login(&self, server: &str, user: &str, password: &str) -> Result<()> {
         image::registry::login(server, user, password)
     }
 
-    /// `logout`: forgets stored credentials; false when there were none.
-    pub fn registry_logout(&self, server: Option<&str>) -> Result<bool> {
+    /// `logout`: forgets stored credentials ("" = Docker Hub); false when there were none.
+    pub fn registry_logout(&self, server: &str) -> Result<bool> {
         image::registry::logout(server)
     }
 

@@ -7,11 +7,14 @@
 pub mod client;
 pub mod creds;
 pub mod errors;
+pub mod fetch;
 pub mod manifest;
 pub mod progress;
 pub mod pull;
 pub mod push;
 pub mod settings;
+pub mod upload;
+pub mod workers;
 
 /// A user name and password (or identity token) for one registry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,9 +42,9 @@ pub struct PushOptions {
 }
 
 /// `login`: verifies the credentials against the registry before storing them.
-pub fn login(server: Option<&str>, user: &str, password: &str) -> crate::engine::Result<()> {
+pub fn login(server: &str, user: &str, password: &str) -> crate::engine::Result<()> {
     let settings = settings::Settings::load()?;
-    let host = creds::server_host(server.unwrap_or("docker.io"));
+    let host = creds::server_host(server);
     let c = Credentials {
         username: user.to_string(),
         password: password.to_string(),
@@ -52,8 +55,8 @@ pub fn login(server: Option<&str>, user: &str, password: &str) -> crate::engine:
 }
 
 /// `logout`: removes stored credentials; false when there were none.
-pub fn logout(server: Option<&str>) -> crate::engine::Result<bool> {
+pub fn logout(server: &str) -> crate::engine::Result<bool> {
     let settings = settings::Settings::load()?;
-    let host = creds::server_host(server.unwrap_or("docker.io"));
+    let host = creds::server_host(server);
     creds::remove(&settings.docker_config, &host)
 }

@@ -1,29 +1,28 @@
 //! `pull`: resolve a reference to one image manifest (through an index when the
 //! registry has several platforms), verify and fetch its config, then download the
-//! missing layers in parallel worker threads, each unpacking its layer as soon as the
-//! blob is verified. The image is registered in one transaction only when every layer
+//! missing layers in parallel worker threads (`fetch`), each unpacking its layer while
+//! it downloads. The image is registered in one transaction only when every layer
 //! is in place, so an interrupted pull leaves nothing half-registered; finished blobs
 //! wait in `downloads/` and are reused by the next attempt.
 
-use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 
 use bollard::models::CreateImageInfo;
 
 use super::client::{read_small, Client};
+use super::fetch::{fetch_layer, place_blob, spec, Fetch};
 use super::manifest::{self, Descriptor, Document, Manifest, Platform};
-use super::progress::{self, Throttle};
+use super::progress;
 use super::settings::{Settings, HUB_HOST};
-use super::{creds, errors, Credentials, PullOptions};
+use super::{creds, errors, workers, Credentials, PullOptions};
 use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::image::blobs::Blobs;
 use crate::engine::image::config::ImageConfigFile;
-use crate::engine::image::digest::{chain_ids, parse_digest, sha256_digest, HashingWriter};
+use crate::engine::image::digest::{chain_ids, parse_digest, sha256_digest};
 use crate::engine::image::records::{with_default_tag, Images, NewLayer};
 use crate::engine::image::reference::Reference;
-use crate::engine::image::unpack::{ensure_layer, unpack_layer, LayerSpec};
+use crate::engine::image::unpack::ensure_layer;
 use crate::engine::store::Store;
 
 /// Docker's default max-concurrent-downloads.
@@ -51,7 +50,7 @@ impl Session {
     }
 
     /// GET with auth; returns the reply whatever its status.
-    fn get(&self, path: &str, accept: Option<&str>) -> Result<super::client::Reply> {
+    pub(super) fn get(&self, path: &str, accept: Option<&str>) -> Result<super::client::Reply> {
         let url = self.client.url(path);
         self.client
             .execute("GET", &url, &self.scope(), &mut |auth| {
@@ -288,13 +287,14 @@ fn pull_one(
     progress: &mut dyn FnMut(&CreateImageInfo),
 ) -> Result<(String, String, bool)> {
     let key = r.digest().or(r.tag()).unwrap_or("latest").to_string();
-    let (body, ctype, mut digest) = fetch_manifest(s, r, &key)?;
+    let (mut body, ctype, mut digest) = fetch_manifest(s, r, &key)?;
     let m: Manifest = match manifest::parse(ctype.as_deref(), &body)? {
         Document::Image(m) => m,
         Document::Index(idx) => {
             let d = manifest::select(&idx, want)?;
-            let (body, ctype, d2) = fetch_manifest(s, r, &d.digest)?;
+            let (inner, ctype, d2) = fetch_manifest(s, r, &d.digest)?;
             digest = d2;
+            body = inner;
             match manifest::parse(ctype.as_deref(), &body)? {
                 Document::Image(m) => m,
                 Document::Index(_) => {
@@ -378,7 +378,11 @@ fn pull_one(
         diff_ids: &diff_ids,
         layers: &m.layers,
     };
-    for (i, l) in run_parallel(&ctx, &jobs, progress)? {
+    let work = |i: usize, send: &dyn Fn(CreateImageInfo), cancel: &AtomicBool| {
+        fetch_layer(&ctx, i, send, cancel)
+    };
+    let relay = &mut |p: CreateImageInfo| progress(&p);
+    for (i, l) in workers::run(PARALLEL_DOWNLOADS, &jobs, &work, relay)? {
         layers[i] = Some(l);
     }
     let layers: Vec<NewLayer> = layers.into_iter().flatten().collect();
@@ -399,22 +403,8 @@ fn pull_one(
         .with_digest(&digest)
         .map_err(|e| Error::invalid(e.to_string()))?;
     record_digest(store, &id, &repo_digest)?;
+    keep_manifest(store, &id, &body)?;
     Ok((id.clone(), digest, before.as_deref() != Some(id.as_str())))
-}
-
-fn spec<'a>(
-    chains: &'a [String],
-    diff_ids: &'a [String],
-    layers: &'a [Descriptor],
-    i: usize,
-) -> LayerSpec<'a> {
-    LayerSpec {
-        chain_id: &chains[i],
-        parent: i.checked_sub(1).map(|p| chains[p].as_str()),
-        diff_id: &diff_ids[i],
-        blob_digest: &layers[i].digest,
-        media_type: Some(&layers[i].media_type),
-    }
 }
 
 fn check_layer_type(media_type: &str) -> Result<()> {
@@ -468,6 +458,28 @@ pub fn downloads_dir(store: &Store) -> Result<PathBuf> {
     Ok(d)
 }
 
+/// Where the manifest an image was pulled with is kept, so `push` can send the same
+/// bytes (and so the same digest) back: `manifests/<image id hex>`.
+pub fn manifest_path(store: &Store, id: &str) -> Result<PathBuf> {
+    Ok(store.paths.data.join("manifests").join(parse_digest(id)?))
+}
+
+/// Keeps `body` for the image, and drops the kept manifests of images that are gone.
+fn keep_manifest(store: &Store, id: &str, body: &[u8]) -> Result<()> {
+    let path = manifest_path(store, id)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))?;
+        let images = Images::new(store);
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if images.get(&format!("sha256:{name}")).is_err() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    crate::engine::image::blobs::write_atomic(&path, body)
+}
+
 /// Inserts `name@digest` for the image (Docker's RepoDigests).
 pub fn record_digest(store: &Store, id: &str, repo_digest: &Reference) -> Result<()> {
     store.db().execute(
@@ -475,266 +487,5 @@ pub fn record_digest(store: &Store, id: &str, repo_digest: &Reference) -> Result
          ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id",
         rusqlite::params![repo_digest.to_string(), id],
     )?;
-    Ok(())
-}
-
-struct Fetch<'a> {
-    store: &'a Store,
-    session: &'a Session,
-    scratch: &'a Path,
-    downloads: &'a Path,
-    chains: &'a [String],
-    diff_ids: &'a [String],
-    layers: &'a [Descriptor],
-}
-
-enum Msg {
-    Progress(CreateImageInfo),
-    Done(usize, Result<NewLayer>),
-}
-
-/// Runs the layer jobs on worker threads; progress is relayed on this thread, since the
-/// callback is not Send. On the first failure the others stop taking new jobs.
-fn run_parallel(
-    ctx: &Fetch<'_>,
-    jobs: &[usize],
-    progress: &mut dyn FnMut(&CreateImageInfo),
-) -> Result<Vec<(usize, NewLayer)>> {
-    if jobs.is_empty() {
-        return Ok(vec![]);
-    }
-    let next = AtomicUsize::new(0);
-    let cancel = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<Msg>();
-    let mut out = Vec::new();
-    let mut first_err: Option<Error> = None;
-    std::thread::scope(|scope| {
-        for _ in 0..PARALLEL_DOWNLOADS.min(jobs.len()) {
-            let tx = tx.clone();
-            let (next, cancel) = (&next, &cancel);
-            scope.spawn(move || loop {
-                if cancel.load(Ordering::Relaxed) {
-                    break;
-                }
-                let k = next.fetch_add(1, Ordering::SeqCst);
-                let Some(&i) = jobs.get(k) else { break };
-                let send = |p: CreateImageInfo| {
-                    let _ = tx.send(Msg::Progress(p));
-                };
-                let res = fetch_layer(ctx, i, &send, cancel);
-                let _ = tx.send(Msg::Done(i, res));
-            });
-        }
-        drop(tx);
-        for msg in rx {
-            match msg {
-                Msg::Progress(p) => {
-                    if first_err.is_none() {
-                        progress(&p)
-                    }
-                }
-                Msg::Done(i, Ok(l)) => out.push((i, l)),
-                Msg::Done(_, Err(e)) => {
-                    cancel.store(true, Ordering::Relaxed);
-                    if first_err.is_none() {
-                        first_err = Some(e);
-                    }
-                }
-            }
-        }
-    });
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
-}
-
-/// Download (unless the blob is already here) and unpack one layer. A download is
-/// unpacked while it arrives, on a second thread fed through a bounded channel; the
-/// layer counts only when the download's digest is verified too.
-fn fetch_layer(
-    ctx: &Fetch<'_>,
-    i: usize,
-    send: &dyn Fn(CreateImageInfo),
-    cancel: &AtomicBool,
-) -> Result<NewLayer> {
-    let d = &ctx.layers[i];
-    let id = progress::short(&d.digest);
-    let hex = parse_digest(&d.digest)?;
-    let blobs = Blobs::new(&ctx.store.paths);
-    let staged = ctx.downloads.join(hex);
-    let layer_spec = spec(ctx.chains, ctx.diff_ids, ctx.layers, i);
-    let layer = if blobs.exists(&d.digest) {
-        send(progress::status(Some(&id), "Download complete"));
-        send(progress::bytes(&id, "Extracting", d.size, Some(d.size)));
-        ensure_layer(ctx.store, &layer_spec)?
-    } else if staged.exists() {
-        // Verified by an earlier, interrupted pull.
-        send(progress::status(Some(&id), "Download complete"));
-        send(progress::bytes(&id, "Extracting", d.size, Some(d.size)));
-        let file = std::fs::File::open(&staged)
-            .ctx(|| format!("opening download {}", staged.display()))?;
-        unpack_layer(ctx.store, &layer_spec, Some(d.size), file)?
-    } else {
-        let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(16);
-        let (downloaded, unpacked) = std::thread::scope(|sc| {
-            let unpacker = sc.spawn(|| {
-                unpack_layer(ctx.store, &layer_spec, Some(d.size), ChannelReader::new(rx))
-            });
-            let downloaded = download(ctx, d, &id, &staged, send, cancel, tx);
-            (downloaded, unpacker.join())
-        });
-        downloaded?;
-        send(progress::status(Some(&id), "Download complete"));
-        send(progress::bytes(&id, "Extracting", d.size, Some(d.size)));
-        unpacked.map_err(|_| Error::Other(format!("unpacking layer {} failed", d.digest)))??
-    };
-    send(progress::status(Some(&id), "Pull complete"));
-    Ok(layer)
-}
-
-/// Moves a verified download into the blob store (kept there by the layer record
-/// registered next).
-fn place_blob(blobs: &Blobs<'_>, d: &Descriptor, staged: &Path) -> Result<()> {
-    if !blobs.exists(&d.digest) {
-        let dest = blobs.path(&d.digest)?;
-        if let Err(e) = std::fs::rename(staged, &dest) {
-            if !dest.exists() {
-                return Err(Error::io(format!("storing blob {}", d.digest), e));
-            }
-        }
-    }
-    let _ = std::fs::remove_file(staged);
-    Ok(())
-}
-
-/// The receiving end of a download, as a reader for the layer unpacker.
-struct ChannelReader {
-    rx: mpsc::Receiver<std::io::Result<Vec<u8>>>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl ChannelReader {
-    fn new(rx: mpsc::Receiver<std::io::Result<Vec<u8>>>) -> Self {
-        ChannelReader {
-            rx,
-            buf: Vec::new(),
-            pos: 0,
-        }
-    }
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.buf.len() {
-            match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    self.buf = chunk;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-fn download(
-    ctx: &Fetch<'_>,
-    d: &Descriptor,
-    id: &str,
-    staged: &Path,
-    send: &dyn Fn(CreateImageInfo),
-    cancel: &AtomicBool,
-    tee: mpsc::SyncSender<std::io::Result<Vec<u8>>>,
-) -> Result<()> {
-    let mut tee = Some(tee);
-    let res = download_to(ctx, d, id, staged, send, cancel, &mut tee);
-    if let (Err(e), Some(t)) = (&res, &tee) {
-        // The unpacker must not take a cut-off stream for a whole one.
-        let _ = t.send(Err(std::io::Error::other(e.to_string())));
-    }
-    res
-}
-
-fn download_to(
-    ctx: &Fetch<'_>,
-    d: &Descriptor,
-    id: &str,
-    staged: &Path,
-    send: &dyn Fn(CreateImageInfo),
-    cancel: &AtomicBool,
-    tee: &mut Option<mpsc::SyncSender<std::io::Result<Vec<u8>>>>,
-) -> Result<()> {
-    let s = ctx.session;
-    let path = format!("/v2/{}/blobs/{}", s.path, d.digest);
-    let url = s.client.url(&path);
-    let mut resp = s.get(&path, None)?;
-    let status = resp.status().as_u16();
-    if status != 200 {
-        let body = read_small(&mut resp, 1 << 20).unwrap_or_default();
-        return Err(errors::status(
-            status,
-            &body,
-            &format!("fetching layer {}", d.digest),
-        ));
-    }
-    let tmp = tempfile::NamedTempFile::new_in(ctx.scratch)
-        .ctx(|| format!("creating a scratch file in {}", ctx.scratch.display()))?;
-    let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 20, tmp));
-    let mut reader = resp.into_body().into_reader();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut current = 0u64;
-    let mut throttle = Throttle::new(d.size);
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Error::Other("cancelled".into()));
-        }
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(s.client.transport("GET", &url, ureq::Error::Io(e)));
-            }
-        };
-        w.write_all(&buf[..n])
-            .ctx(|| "writing a layer download".to_string())?;
-        // An unpacker that gave up (bad tar) stops listening; the download still
-        // finishes so the error names the right cause.
-        if tee
-            .as_ref()
-            .is_some_and(|t| t.send(Ok(buf[..n].to_vec())).is_err())
-        {
-            *tee = None;
-        }
-        current += n as u64;
-        if current > d.size {
-            break;
-        }
-        if throttle.due(current, d.size) {
-            send(progress::bytes(id, "Downloading", current, Some(d.size)));
-        }
-    }
-    // End of stream for the unpacker before the checksum work.
-    *tee = None;
-    send(progress::status(Some(id), "Verifying Checksum"));
-    let (buf, got, size) = w.finish();
-    let file = buf
-        .into_inner()
-        .map_err(|e| Error::io("writing a layer download", e.into_error()))?;
-    if size != d.size || got != d.digest {
-        return Err(Error::invalid(format!(
-            "filesystem layer verification failed for digest {}: got {size} bytes with digest {got}, the manifest says {} bytes",
-            d.digest, d.size
-        )));
-    }
-    file.persist(staged)
-        .map_err(|e| Error::io(format!("storing download {}", staged.display()), e.error))?;
     Ok(())
 }

@@ -1,22 +1,22 @@
-//! `push`: uploads an image's layers and config (skipping blobs the registry has,
-//! trying a cross-repository mount from other repositories of the same registry the
-//! image came from), then its manifest, in Docker schema2 or OCI form as the image's
-//! layers were recorded. Uncompressed layer blobs (from docker-archive loads, import,
+//! `push`: uploads an image's layers (up to five at once, see `upload`) and config, then
+//! its manifest: the one it was pulled with when berth pulled it, else Docker schema2 or
+//! OCI as the image's layers were recorded. Uncompressed layer blobs (from docker-archive loads, import,
 //! commit) are gzipped on the way, as Docker does, deterministically so a second push
 //! finds them already there.
 
-use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use bollard::models::PushImageInfo;
 
 use super::client::{read_small, Client};
 use super::manifest::{self, Descriptor, Manifest};
-use super::progress::{self, Throttle};
+use super::progress;
 use super::pull::record_digest;
 use super::settings::Settings;
-use super::{creds, errors, PushOptions};
+use super::upload::{push_blob, push_error, Target};
+use super::{creds, workers, PushOptions};
 use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::image::blobs::Blobs;
 use crate::engine::image::compress::Compression;
@@ -25,21 +25,8 @@ use crate::engine::image::records::{with_default_tag, ImageRecord, Images};
 use crate::engine::image::reference::Reference;
 use crate::engine::store::Store;
 
-struct Target<'a> {
-    client: &'a Client,
-    path: String,
-    scratch: &'a Path,
-}
-
-impl Target<'_> {
-    fn scopes(&self, extra: Option<&str>) -> Vec<String> {
-        let mut v = vec![format!("repository:{}:pull,push", self.path)];
-        if let Some(from) = extra {
-            v.push(format!("repository:{from}:pull"));
-        }
-        v
-    }
-}
+/// Docker's default max-concurrent-uploads.
+const PARALLEL_UPLOADS: usize = 5;
 
 pub fn push(
     store: &Store,
@@ -132,15 +119,24 @@ fn push_image(
             .as_deref()
             .is_some_and(|m| m.starts_with("application/vnd.oci."))
     });
-    let mount_from = mount_sources(img, tagged);
+    let mount_from = mount_sources(&images.list()?, tagged);
     for l in &records {
         progress(&progress::push_status(
             Some(&progress::short(&l.diff_id)),
             "Preparing",
         ));
     }
-    let mut descriptors = Vec::new();
-    for l in &records {
+    // A pulled image goes back up with the very manifest it came with (same digest),
+    // when every layer blob it names is still here.
+    let original = pulled_manifest(store, img).filter(|(_, m)| {
+        m.layers.len() == records.len()
+            && m.layers.iter().zip(&records).all(|(d, l)| {
+                l.blob_digest.as_deref() == Some(d.digest.as_str()) && blobs.exists(&d.digest)
+            })
+    });
+    let jobs: Vec<usize> = (0..records.len()).collect();
+    let work = |i: usize, send: &dyn Fn(PushImageInfo), _: &AtomicBool| {
+        let l = &records[i];
         let id = progress::short(&l.diff_id);
         let blob = l.blob_digest.as_deref().ok_or_else(|| {
             Error::not_found(format!(
@@ -148,21 +144,35 @@ fn push_image(
                 l.diff_id
             ))
         })?;
-        let (desc, file) = layer_blob(&blobs, t.scratch, blob, l.media_type.as_deref(), oci)?;
-        push_blob(t, &desc, &file, &id, &mount_from, progress)?;
-        descriptors.push(desc);
-    }
-    let config = Descriptor {
-        media_type: if oci {
-            manifest::OCI_CONFIG
-        } else {
-            manifest::DOCKER_CONFIG
-        }
-        .into(),
-        digest: img.id.clone(),
-        size: img.config_bytes.len() as u64,
-        platform: None,
-        annotations: None,
+        let (desc, file) = match &original {
+            Some((_, m)) => (m.layers[i].clone(), blobs.path(&m.layers[i].digest)?),
+            None => layer_blob(&blobs, t.scratch, blob, l.media_type.as_deref(), oci)?,
+        };
+        let from = mount_from
+            .get(&l.chain_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        push_blob(t, &desc, &file, &id, from, &mut |p| send(p.clone()))?;
+        Ok(desc)
+    };
+    let relay = &mut |p: PushImageInfo| progress(&p);
+    let mut done = workers::run(PARALLEL_UPLOADS, &jobs, &work, relay)?;
+    done.sort_by_key(|(i, _)| *i);
+    let descriptors: Vec<Descriptor> = done.into_iter().map(|(_, d)| d).collect();
+    let config = match &original {
+        Some((_, m)) => m.config.clone(),
+        None => Descriptor {
+            media_type: if oci {
+                manifest::OCI_CONFIG
+            } else {
+                manifest::DOCKER_CONFIG
+            }
+            .into(),
+            digest: img.id.clone(),
+            size: img.config_bytes.len() as u64,
+            platform: None,
+            annotations: None,
+        },
     };
     blobs.put_bytes(t.scratch, &img.config_bytes, Some(&img.id))?;
     let config_file = blobs.path(&img.id)?;
@@ -180,12 +190,25 @@ fn push_image(
         config,
         layers: descriptors,
     };
-    let body = serde_json::to_vec_pretty(&m)
-        .map_err(|e| Error::Other(format!("encoding the manifest: {e}")))?;
+    let (body, m) = match original {
+        Some((bytes, orig)) => (bytes, orig),
+        None => (
+            serde_json::to_vec_pretty(&m)
+                .map_err(|e| Error::Other(format!("encoding the manifest: {e}")))?,
+            m,
+        ),
+    };
     let digest = crate::engine::image::digest::sha256_digest(&body);
     let tag = tagged.tag().unwrap_or("latest");
     let url = t.client.url(&format!("/v2/{}/manifests/{tag}", t.path));
-    let media = m.media_type.clone().unwrap_or_default();
+    let media = m.media_type.clone().unwrap_or_else(|| {
+        // OCI manifests may leave mediaType out; the config's type tells the family.
+        if m.config.media_type.starts_with("application/vnd.oci.") {
+            manifest::OCI_MANIFEST.into()
+        } else {
+            manifest::DOCKER_MANIFEST.into()
+        }
+    });
     let mut resp = t
         .client
         .execute("PUT", &url, &t.scopes(None), &mut |auth| {
@@ -211,20 +234,40 @@ fn push_image(
     Ok(digest)
 }
 
-/// Other repositories on the same registry this image is known under: candidates for a
-/// cross-repository blob mount.
-fn mount_sources(img: &ImageRecord, target: &Reference) -> Vec<String> {
-    let mut v: Vec<String> = img
-        .tags
-        .iter()
-        .chain(&img.digests)
-        .filter_map(|s| Reference::parse(s).ok())
-        .filter(|r| r.domain() == target.domain() && r.path() != target.path())
-        .map(|r| r.path().to_string())
-        .collect();
-    v.sort();
-    v.dedup();
-    v
+/// The manifest an image was pulled with, if berth pulled it (see `pull::keep_manifest`).
+fn pulled_manifest(store: &Store, img: &ImageRecord) -> Option<(Vec<u8>, Manifest)> {
+    let bytes = std::fs::read(super::pull::manifest_path(store, &img.id).ok()?).ok()?;
+    let m: Manifest = serde_json::from_slice(&bytes).ok()?;
+    (m.config.digest == img.id).then_some((bytes, m))
+}
+
+/// Per layer (by chain id), the other repositories on the same registry that a local
+/// image holding that layer is known under: candidates for a cross-repository mount.
+fn mount_sources(
+    all: &[ImageRecord],
+    target: &Reference,
+) -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for img in all {
+        let repos: Vec<String> = img
+            .tags
+            .iter()
+            .chain(&img.digests)
+            .filter_map(|s| Reference::parse(s).ok())
+            .filter(|r| r.domain() == target.domain() && r.path() != target.path())
+            .map(|r| r.path().to_string())
+            .collect();
+        for chain in &img.layers {
+            out.entry(chain.clone())
+                .or_default()
+                .extend(repos.iter().cloned());
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    out
 }
 
 /// The blob to upload for a layer and its descriptor: compressed blobs as stored,
@@ -254,9 +297,12 @@ fn layer_blob(
     };
     if kind != Compression::None {
         let mt = media_type
+            // The recorded type (e.g. OCI's non-distributable one) when it fits the
+            // blob and the manifest's family; else the standard one.
             .filter(|m| {
                 m.contains("gzip") == (kind == Compression::Gzip)
                     && m.contains("zstd") == (kind == Compression::Zstd)
+                    && m.starts_with("application/vnd.oci.") == oci
             })
             .map(str::to_string)
             .unwrap_or_else(|| media(kind));
@@ -267,7 +313,8 @@ fn layer_blob(
         .ctx(|| format!("creating a scratch file in {}", scratch.display()))?;
     let hashing = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, tmp));
     // Header without name or mtime: the same layer always compresses to the same bytes.
-    let mut gz = flate2::GzBuilder::new().write(hashing, flate2::Compression::fast());
+    // The default level, as dockerd uses.
+    let mut gz = flate2::GzBuilder::new().write(hashing, flate2::Compression::default());
     let mut src = src;
     std::io::copy(&mut src, &mut gz).ctx(|| format!("compressing layer {digest}"))?;
     let hashing = gz.finish().ctx(|| format!("compressing layer {digest}"))?;
@@ -293,176 +340,5 @@ fn descriptor(media_type: String, digest: &str, size: u64) -> Descriptor {
         size,
         platform: None,
         annotations: None,
-    }
-}
-
-fn push_error(status: u16, body: &[u8], r: &Reference, what: &str) -> Error {
-    if status == 401 || status == 403 {
-        let detail = errors::registry_errors(body)
-            .unwrap_or_else(|| "requested access to the resource is denied".into());
-        return Error::Other(format!(
-            "push access denied for {}: {detail}",
-            r.familiar_name()
-        ));
-    }
-    errors::status(status, body, &format!("{what} to {}", r.familiar_name()))
-}
-
-fn push_blob(
-    t: &Target<'_>,
-    d: &Descriptor,
-    file: &Path,
-    id: &str,
-    mount_from: &[String],
-    progress: &mut dyn FnMut(&PushImageInfo),
-) -> Result<()> {
-    let c = t.client;
-    let repo = Reference::parse(&format!("{}/{}", c.host, t.path))
-        .map_err(|e| Error::invalid(e.to_string()))?;
-    let head_url = c.url(&format!("/v2/{}/blobs/{}", t.path, d.digest));
-    let resp = c.execute("HEAD", &head_url, &t.scopes(None), &mut |auth| {
-        let mut r = c.agent().head(&head_url);
-        if let Some(a) = auth {
-            r = r.header("Authorization", a);
-        }
-        r.call()
-    })?;
-    match resp.status().as_u16() {
-        200 => {
-            if !id.is_empty() {
-                progress(&progress::push_status(Some(id), "Layer already exists"));
-            }
-            return Ok(());
-        }
-        401 | 403 => {
-            return Err(push_error(
-                resp.status().as_u16(),
-                &[],
-                &repo,
-                "checking a blob",
-            ))
-        }
-        _ => {}
-    }
-    let mut location = None;
-    for from in mount_from {
-        let url = c.url(&format!(
-            "/v2/{}/blobs/uploads/?mount={}&from={from}",
-            t.path, d.digest
-        ));
-        let resp = c.execute("POST", &url, &t.scopes(Some(from)), &mut |auth| {
-            let mut r = c.agent().post(&url);
-            if let Some(a) = auth {
-                r = r.header("Authorization", a);
-            }
-            r.send_empty()
-        })?;
-        match resp.status().as_u16() {
-            201 => {
-                if !id.is_empty() {
-                    progress(&progress::push_status(
-                        Some(id),
-                        &format!("Mounted from {from}"),
-                    ));
-                }
-                return Ok(());
-            }
-            // The registry could not mount but opened an upload session instead.
-            202 => {
-                location = header(&resp, "location");
-                break;
-            }
-            _ => {}
-        }
-    }
-    let location = match location {
-        Some(l) => l,
-        None => {
-            let url = c.url(&format!("/v2/{}/blobs/uploads/", t.path));
-            let mut resp = c.execute("POST", &url, &t.scopes(None), &mut |auth| {
-                let mut r = c.agent().post(&url);
-                if let Some(a) = auth {
-                    r = r.header("Authorization", a);
-                }
-                r.send_empty()
-            })?;
-            let status = resp.status().as_u16();
-            if status != 202 {
-                let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
-                return Err(push_error(status, &b, &repo, "starting an upload"));
-            }
-            header(&resp, "location").ok_or_else(|| {
-                Error::Other(format!(
-                    "the registry {} opened an upload without a Location",
-                    c.host
-                ))
-            })?
-        }
-    };
-    let mut url = c.absolute(&location);
-    url.push(if url.contains('?') { '&' } else { '?' });
-    url.push_str(&format!("digest={}", d.digest));
-    let total = d.size;
-    let mut resp = c.execute("PUT", &url, &t.scopes(None), &mut |auth| {
-        let f = File::open(file).map_err(ureq::Error::Io)?;
-        let mut reader = Counting {
-            inner: BufReader::with_capacity(1 << 20, f),
-            current: 0,
-            total,
-            throttle: Throttle::new(total),
-            id,
-            progress: &mut *progress,
-        };
-        let mut r = c
-            .agent()
-            .put(&url)
-            .header("Content-Type", "application/octet-stream")
-            .header("Content-Length", total.to_string());
-        if let Some(a) = auth {
-            r = r.header("Authorization", a);
-        }
-        r.send(ureq::SendBody::from_reader(&mut reader))
-    })?;
-    let status = resp.status().as_u16();
-    if status != 201 {
-        let b = read_small(&mut resp, 1 << 20).unwrap_or_default();
-        return Err(push_error(
-            status,
-            &b,
-            &repo,
-            &format!("uploading blob {}", d.digest),
-        ));
-    }
-    if !id.is_empty() {
-        progress(&progress::push_status(Some(id), "Pushed"));
-    }
-    Ok(())
-}
-
-fn header(resp: &super::client::Reply, name: &str) -> Option<String> {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-/// Reports upload progress as the HTTP client reads the file.
-struct Counting<'a, R> {
-    inner: R,
-    current: u64,
-    total: u64,
-    throttle: Throttle,
-    id: &'a str,
-    progress: &'a mut dyn FnMut(&PushImageInfo),
-}
-
-impl<R: Read> Read for Counting<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.current += n as u64;
-        if !self.id.is_empty() && self.throttle.due(self.current, self.total) {
-            (self.progress)(&progress::push_bytes(self.id, self.current, self.total));
-        }
-        Ok(n)
     }
 }
