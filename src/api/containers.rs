@@ -205,7 +205,18 @@ pub async fn start_container(st: &AppState, id: &str) -> ApiResult<bool> {
     };
     let rid = rec.id.clone();
     let started = blocking(&st.engine, move |e| Ok(e.container_start(&rid, Some(fd))?)).await?;
-    started.map_err(start_error)?;
+    if let Err(failed) = started {
+        if rec.config.host_config.auto_remove == Some(true) {
+            // As dockerd: an auto-removed container that cannot start is removed (the
+            // docker CLI waits for that before it reports the error).
+            let rid = rec.id.clone();
+            let _ = blocking(&st.engine, move |e| {
+                Ok(e.container_remove(&rid, true, true)?)
+            })
+            .await;
+        }
+        return Err(start_error(failed));
+    }
     if let Some(mut client) = watcher {
         let st = st.clone();
         let id = rec.id.clone();
@@ -581,8 +592,9 @@ async fn logs(
         let last_check = std::cell::Cell::new(std::time::Instant::now());
         let running = std::cell::Cell::new(true);
         let closed = std::cell::Cell::new(false);
+        let probe = w.probe();
         let keep_following = || {
-            if closed.get() {
+            if closed.get() || probe.gone() {
                 return false;
             }
             // A db read per wake-up would be wasteful: recheck the state twice a second.

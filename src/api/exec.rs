@@ -9,9 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bollard::models::{
-    ExecConfig, ExecInspectResponse, ExecStartConfig, IdResponse, ProcessConfig,
-};
+use bollard::models::{ExecConfig, ExecInspectResponse, ExecStartConfig, ProcessConfig};
 
 use super::error::{ApiError, ApiResult};
 use super::hijack::{self, RelayOpts};
@@ -108,7 +106,12 @@ async fn create(
             },
         );
     }
-    Ok((StatusCode::CREATED, Json(IdResponse { id: exec_id })).into_response())
+    // Docker spells it "Id" (bollard's IdResponse would write "id").
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "Id": exec_id })),
+    )
+        .into_response())
 }
 
 fn finish(st: &AppState, id: &str, code: Option<i64>) {

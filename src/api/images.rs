@@ -7,7 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bollard::models::{IdResponse, ImageHistoryResponseItem, ImagePruneResponse};
+use bollard::models::{ImageHistoryResponseItem, ImagePruneResponse};
 
 use super::error::{ApiError, ApiResult};
 use super::params::{check_filter_keys, Query};
@@ -113,7 +113,7 @@ async fn list(State(st): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult<
                 out.push(convert::image_summary(img));
             }
         }
-        out.sort_by(|a, b| b.created.cmp(&a.created));
+        out.sort_by_key(|s| std::cmp::Reverse(s.created));
         Ok(out)
     })
     .await?;
@@ -312,7 +312,7 @@ async fn commit(
         Ok(e.container_commit(&container, &opts)?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(IdResponse { id })).into_response())
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "Id": id }))).into_response())
 }
 
 /// Image names contain slashes, so `/images/{name}/json` etc. are split here.

@@ -189,7 +189,7 @@ fn info_of(e: &Engine) -> ApiResult<SystemInfo> {
         init_binary: Some("docker-init".into()),
         security_options: Some(vec![
             "name=seccomp,profile=builtin".into(),
-            format!("name=cgroupns"),
+            "name=cgroupns".into(),
         ]),
         warnings: Some(vec![]),
         ..Default::default()
@@ -197,7 +197,7 @@ fn info_of(e: &Engine) -> ApiResult<SystemInfo> {
 }
 
 pub async fn info(State(st): State<AppState>) -> ApiResult<Json<SystemInfo>> {
-    Ok(Json(blocking(&st.engine, |e| info_of(e)).await?))
+    Ok(Json(blocking(&st.engine, info_of).await?))
 }
 
 /// `since`/`until` as Docker clients send them: unix seconds with optional fraction, or
