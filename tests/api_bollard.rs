@@ -354,3 +354,115 @@ async fn images_volumes_events_df_through_bollard() {
         "{actions:?}"
     );
 }
+
+/// The console's Docker backend (`berth --host ...`) against `berth serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_docker_backend_against_berth_serve() {
+    use berth::client::docker::Endpoint;
+    use berth::client::{Client, ContainerAction, DockerClient, EventsFrom, LogRequest};
+    let b = with_busybox();
+    let s = Server::start(&b);
+    let c = DockerClient::connect(Endpoint::from_host(&s.host)).expect("connect");
+    assert!(c.describe().contains(&s.host), "{}", c.describe());
+
+    let images = c.images().await.expect("images");
+    assert_eq!(images[0].repo_tags, ["busybox:latest"]);
+    let id = c
+        .container_create(
+            Some("cons".into()),
+            body(&["sh", "-c", "echo line1; echo line2 >&2; sleep 30"]),
+        )
+        .await
+        .expect("create");
+    c.container_action(&id, ContainerAction::Start)
+        .await
+        .expect("start");
+    let list = c.containers().await.expect("containers");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].names.as_deref(), Some(&["/cons".to_string()][..]));
+
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        let mut logs = c
+            .logs(
+                &id,
+                LogRequest {
+                    tail: None,
+                    follow: false,
+                },
+            )
+            .await
+            .expect("logs");
+        lines.clear();
+        while let Some(l) = logs.next().await {
+            let l = l.expect("log line");
+            assert!(l.time.is_some(), "timestamps are parsed off the lines");
+            lines.push((l.stream, l.text));
+        }
+        if lines.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        lines,
+        [
+            (berth::client::LogStreamKind::Stdout, "line1".to_string()),
+            (berth::client::LogStreamKind::Stderr, "line2".to_string())
+        ]
+    );
+    let st = c.stats(&id).await.expect("stats");
+    assert!(st.mem_used > 0 && st.pids >= 1, "{st:?}");
+    let top = c.top(&id).await.expect("top");
+    assert!(top.titles.unwrap_or_default().iter().any(|t| t == "PID"));
+    c.container_rename(&id, "cons2").await.expect("rename");
+    assert_eq!(
+        c.container_inspect(&id)
+            .await
+            .expect("inspect")
+            .name
+            .as_deref(),
+        Some("/cons2")
+    );
+    let err = c
+        .container_inspect("nosuch")
+        .await
+        .expect_err("missing container");
+    assert_eq!(err.kind, berth::client::ErrorKind::NotFound);
+    let err = c
+        .container_remove(&id, false)
+        .await
+        .expect_err("running container");
+    assert_eq!(err.kind, berth::client::ErrorKind::Conflict);
+    c.container_action(&id, ContainerAction::Kill)
+        .await
+        .expect("kill");
+    c.container_remove(&id, true).await.expect("rm");
+
+    c.image_tag("busybox", "cons/img:7").await.expect("tag");
+    assert!(c
+        .image_inspect("cons/img:7")
+        .await
+        .expect("inspect")
+        .repo_tags
+        .unwrap_or_default()
+        .contains(&"cons/img:7".to_string()));
+    let v = c.volume_create(Some("cvol".into())).await.expect("volume");
+    assert_eq!(v.name, "cvol");
+    assert_eq!(c.volumes().await.expect("volumes").len(), 1);
+    c.volume_remove("cvol", false).await.expect("volume rm");
+
+    let mut ev = c.events(EventsFrom::Last(100)).await.expect("events");
+    let mut seen = Vec::new();
+    while let Ok(Some(e)) = tokio::time::timeout(std::time::Duration::from_secs(2), ev.next()).await
+    {
+        seen.push(e.expect("event").action.unwrap_or_default());
+        if seen.iter().any(|a| a == "destroy") {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|a| a == "create") && seen.iter().any(|a| a == "destroy"),
+        "{seen:?}"
+    );
+}

@@ -6,6 +6,7 @@
 //! engine) move the work to blocking threads so the UI's runtime never stalls.
 
 pub(crate) mod convert;
+pub mod docker;
 pub mod engine;
 pub mod fake;
 
@@ -21,6 +22,7 @@ use bollard::models::{
 use chrono::{DateTime, Utc};
 use futures::Stream;
 
+pub use docker::DockerClient;
 pub use engine::EngineClient;
 pub use fake::FakeClient;
 
