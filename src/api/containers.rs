@@ -162,6 +162,15 @@ async fn inspect(
         let view = e.container_inspect(&id)?;
         let mut v = serde_json::to_value(&view)
             .map_err(|err| ApiError::internal(format!("encoding inspect: {err}")))?;
+        // dockerd always reports the log driver; clients (docker-py's run) read it.
+        if let Some(hc) = v.get_mut("HostConfig").and_then(|h| h.as_object_mut()) {
+            if hc.get("LogConfig").is_none_or(|l| l.is_null()) {
+                hc.insert(
+                    "LogConfig".into(),
+                    serde_json::json!({ "Type": "json-file", "Config": {} }),
+                );
+            }
+        }
         if size {
             if let Some(o) = v.as_object_mut() {
                 let rec = e.container_get(&id)?;

@@ -58,7 +58,7 @@ async fn create(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let config: ExecConfig = json_body_legacy(&body, "exec create", &["Detach"])?;
+    let config: ExecConfig = json_body_legacy(&body, "exec create", &["Detach", "Container"])?;
     if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
         return Err(ApiError::bad_request("No exec command specified"));
     }
