@@ -466,3 +466,30 @@ async fn console_docker_backend_against_berth_serve() {
         "{seen:?}"
     );
 }
+
+/// `:ctx` in the console: the connector makes the embedded engine's client, a Docker
+/// endpoint's, or says which names exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctx_connector_switches_between_engines() {
+    let b = with_busybox();
+    let s = Server::start(&b);
+    let connect = berth::client::docker::connector(Some(b.path().to_path_buf()));
+    let embedded = connect("embedded").expect("embedded engine");
+    assert!(
+        embedded.describe().contains("embedded"),
+        "{}",
+        embedded.describe()
+    );
+    let remote = connect(&s.host).expect("berth serve endpoint");
+    assert!(remote.describe().contains(&s.host), "{}", remote.describe());
+    // Both see the same store: one through the API, one in-process.
+    let a = embedded.images().await.expect("images (embedded)");
+    let r = remote.images().await.expect("images (api)");
+    assert_eq!(a[0].id, r[0].id);
+    let err = match connect("no-such-context") {
+        Ok(_) => panic!("an unknown context name must fail"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind, berth::client::ErrorKind::NotFound);
+    assert!(err.message.contains("no-such-context"), "{}", err.message);
+}

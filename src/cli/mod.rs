@@ -396,7 +396,8 @@ fn console(root: Option<&std::path::Path>, host: Option<&str>, readonly: bool) -
             crate::client::EngineClient::open(root).map_err(|e| CliError::failed(e.message))?,
         ),
     };
-    rt.block_on(crate::ui::run(client, settings))
+    let connect = crate::client::docker::connector(root.map(std::path::Path::to_path_buf));
+    rt.block_on(crate::ui::run_switchable(client, settings, Some(connect)))
         .map_err(|e| CliError::failed(format!("console: {e}")))
 }
 

@@ -153,6 +153,19 @@ pub fn resolve(spec: &str) -> Result<Endpoint> {
         })
 }
 
+/// The console's `:ctx`: `embedded` (or `berth`) is berth's own engine under `root`;
+/// anything else is a Docker endpoint by context name or address.
+pub fn connector(root: Option<PathBuf>) -> super::Connector {
+    std::sync::Arc::new(move |name: &str| -> Result<std::sync::Arc<dyn Client>> {
+        match name {
+            "embedded" | "berth" => Ok(std::sync::Arc::new(super::EngineClient::open(
+                root.as_deref(),
+            )?)),
+            spec => Ok(std::sync::Arc::new(DockerClient::connect(resolve(spec)?)?)),
+        }
+    })
+}
+
 pub struct DockerClient {
     docker: Docker,
     endpoint: Endpoint,

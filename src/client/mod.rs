@@ -70,6 +70,10 @@ impl std::error::Error for ClientError {}
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
+/// Makes the client for an endpoint name (`:ctx` in the console).
+pub type Connector =
+    std::sync::Arc<dyn Fn(&str) -> Result<std::sync::Arc<dyn Client>> + Send + Sync>;
+
 /// A stream that ends when the backend has nothing more to say (or fails once).
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T>> + Send + 'static>>;
 

@@ -97,6 +97,8 @@ pub enum Effect {
     MouseCapture(bool),
     /// Puts text on the user's clipboard (the terminal loop writes OSC 52).
     Clipboard(String),
+    /// `:ctx NAME`: the terminal loop connects to another engine and starts afresh.
+    SwitchEndpoint(String),
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
     Debounce {
         generation: u64,
