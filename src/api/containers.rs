@@ -525,7 +525,9 @@ async fn wait(
     let (tx, rx) = tokio::sync::oneshot::channel::<Bytes>();
     let st2 = st.clone();
     tokio::spawn(async move {
-        let resp = match wait_for(&st2, &rec.id, cond).await {
+        let waited = wait_for(&st2, &rec.id, cond).await;
+        st2.release_exit(&rec.id);
+        let resp = match waited {
             Ok(code) => ContainerWaitResponse {
                 status_code: code,
                 error: None,

@@ -70,6 +70,14 @@ impl AppState {
         }
     }
 
+    /// Drops the exit channel of `id` once nobody waits on it (keeps the map small).
+    pub fn release_exit(&self, id: &str) {
+        let mut map = lock(&self.inner.exits);
+        if map.get(id).is_some_and(|tx| tx.receiver_count() == 0) {
+            map.remove(id);
+        }
+    }
+
     pub fn execs(&self) -> MutexGuard<'_, HashMap<String, ExecSession>> {
         lock(&self.inner.execs)
     }
