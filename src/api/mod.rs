@@ -6,17 +6,20 @@
 //! ([`stream::blocking`]); long streams (logs, events, stats, archives) get a blocking
 //! writer feeding the response body. Request and response shapes are bollard's models.
 
+mod archive;
 mod containers;
 mod error;
 mod exec;
 mod hijack;
 mod images;
+mod logs_stats;
 mod networks;
 mod params;
 mod state;
 mod stream;
 mod system;
 mod volumes;
+mod wait;
 
 use std::sync::Arc;
 
