@@ -40,6 +40,17 @@ fn version_info_and_run_rm() {
     let (code, _, err) = s.run(&["run", "--rm", "busybox", "nosuchcmd"]);
     assert_eq!(code, 127, "a missing command is 127 as with dockerd: {err}");
     assert!(err.contains("nosuchcmd"), "{err}");
+    // run -it: a pending attach with a terminal, stdin and the terminal's size.
+    let mut cmd = s.docker();
+    cmd.args(["run", "-it", "--rm", "busybox", "sh"]);
+    let mut pty = Pty::spawn_command(cmd, 33, 99);
+    pty.expect("# ", 15);
+    pty.send(b"stty size; echo run-it-$((2+3))\r");
+    pty.expect("run-it-5", 15);
+    pty.expect("33 99", 5);
+    pty.send(b"exit 6\r");
+    assert_eq!(pty.wait(15), 6, "run -it's exit code: {}", pty.text());
+
     // --rm left nothing behind.
     assert_eq!(s.ok(&["ps", "-aq"]), "");
 
