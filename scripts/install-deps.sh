@@ -37,3 +37,16 @@ if [ "$need_rust" = 1 ]; then
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
         sh -s -- -y --profile minimal --component clippy,rustfmt
 fi
+
+# The API tests drive `berth serve` with the docker CLI (the machine ships a static
+# 28.x one in /usr/local/bin; elsewhere Debian's docker.io brings one) and docker-py.
+if ! command -v docker >/dev/null 2>&1; then
+    echo "install-deps: installing Debian's docker.io for its docker CLI"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+fi
+if ! python3 -c 'import docker' >/dev/null 2>&1; then
+    echo "install-deps: installing docker-py (PyPI: docker)"
+    python3 -m pip install -q docker ||
+        python3 -m pip install -q --break-system-packages docker
+fi

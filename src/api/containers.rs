@@ -1,28 +1,26 @@
-//! `/containers/...`: create, list, inspect, lifecycle, wait, logs, top, changes,
-//! export, archive, stats, update, rename, prune. Attach is in hijack.rs.
+//! `/containers/...`: create, list, inspect, lifecycle, top, changes, export, update,
+//! rename, resize, prune. Wait, logs and stats, archive and attach have modules of
+//! their own.
 
-use std::io::Write;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bollard::models::{
     ContainerCreateBody, ContainerCreateResponse, ContainerPruneResponse, ContainerUpdateBody,
-    ContainerUpdateResponse, ContainerWaitExitError, ContainerWaitResponse, FilesystemChange,
-    Resources, RestartPolicy,
+    ContainerUpdateResponse, FilesystemChange, Resources, RestartPolicy,
 };
 
 use super::error::{ApiError, ApiResult};
 use super::params::{check_filter_keys, json_body, Query};
 use super::state::AppState;
-use super::stream::{blocking, stream_body, BodyReader};
+use super::stream::{blocking, stream_body};
 use crate::client::convert;
 use crate::engine::runtime::attach::{self, AttachClient};
-use crate::engine::runtime::logs::{self, ReadOptions, Stream};
 use crate::engine::Engine;
 
 pub fn routes() -> Router<AppState> {
@@ -40,16 +38,18 @@ pub fn routes() -> Router<AppState> {
         .route("/containers/{id}", axum::routing::delete(remove))
         .route("/containers/{id}/rename", post(rename))
         .route("/containers/{id}/update", post(update))
-        .route("/containers/{id}/wait", post(wait))
-        .route("/containers/{id}/logs", get(logs))
+        .route("/containers/{id}/wait", post(super::wait::wait))
+        .route("/containers/{id}/logs", get(super::logs_stats::logs))
         .route("/containers/{id}/top", get(top))
         .route("/containers/{id}/changes", get(changes))
         .route("/containers/{id}/export", get(export))
         .route(
             "/containers/{id}/archive",
-            get(archive_get).head(archive_head).put(archive_put),
+            get(super::archive::get)
+                .head(super::archive::head)
+                .put(super::archive::put),
         )
-        .route("/containers/{id}/stats", get(stats))
+        .route("/containers/{id}/stats", get(super::logs_stats::stats))
         .route("/containers/{id}/resize", post(resize))
         .route("/containers/{id}/attach", post(super::hijack::attach))
         .route(
@@ -58,7 +58,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn q(raw: &Option<String>) -> Query {
+pub(super) fn q(raw: &Option<String>) -> Query {
     Query::parse(raw.as_deref())
 }
 
@@ -162,6 +162,15 @@ async fn inspect(
         let view = e.container_inspect(&id)?;
         let mut v = serde_json::to_value(&view)
             .map_err(|err| ApiError::internal(format!("encoding inspect: {err}")))?;
+        // dockerd always reports the log driver; clients (docker-py's run) read it.
+        if let Some(hc) = v.get_mut("HostConfig").and_then(|h| h.as_object_mut()) {
+            if hc.get("LogConfig").is_none_or(|l| l.is_null()) {
+                hc.insert(
+                    "LogConfig".into(),
+                    serde_json::json!({ "Type": "json-file", "Config": {} }),
+                );
+            }
+        }
         if size {
             if let Some(o) = v.as_object_mut() {
                 let rec = e.container_get(&id)?;
@@ -205,7 +214,18 @@ pub async fn start_container(st: &AppState, id: &str) -> ApiResult<bool> {
     };
     let rid = rec.id.clone();
     let started = blocking(&st.engine, move |e| Ok(e.container_start(&rid, Some(fd))?)).await?;
-    started.map_err(start_error)?;
+    if let Err(failed) = started {
+        if rec.config.host_config.auto_remove == Some(true) {
+            // As dockerd: an auto-removed container that cannot start is removed (the
+            // docker CLI waits for that before it reports the error).
+            let rid = rec.id.clone();
+            let _ = blocking(&st.engine, move |e| {
+                Ok(e.container_remove(&rid, true, true)?)
+            })
+            .await;
+        }
+        return Err(start_error(failed));
+    }
     if let Some(mut client) = watcher {
         let st = st.clone();
         let id = rec.id.clone();
@@ -387,254 +407,6 @@ async fn update(
     .into_response())
 }
 
-/// Waits for the container's monitor to report the exit; None when it cannot be reached
-/// (not running any more, or started by a process that is gone).
-fn monitor_exit(id: &str) -> Option<i64> {
-    let mut c = AttachClient::connect(id).ok()?;
-    loop {
-        match c.next_frame() {
-            Ok(Some((attach::EXIT, p))) => {
-                return String::from_utf8_lossy(&p).trim().parse().ok();
-            }
-            Ok(Some(_)) => {}
-            Ok(None) | Err(_) => return None,
-        }
-    }
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum WaitCondition {
-    NotRunning,
-    NextExit,
-    Removed,
-}
-
-/// The exit code the wait condition is met with.
-async fn wait_for(st: &AppState, id: &str, cond: WaitCondition) -> ApiResult<i64> {
-    let mut exits = st.subscribe_exit(id);
-    exits.borrow_and_update();
-    let mut last_code = 0i64;
-    // Whether last_code is a real exit code (not the initial 0).
-    let mut have_code = false;
-    let mut woken = false;
-    loop {
-        // `changed()` below marks the value seen: `woken` remembers it was new.
-        if std::mem::take(&mut woken) || exits.has_changed().unwrap_or(false) {
-            let (_, code) = *exits.borrow_and_update();
-            last_code = code;
-            have_code = true;
-            if cond == WaitCondition::NextExit {
-                return Ok(code);
-            }
-        }
-        let rid = id.to_string();
-        let rec = blocking(&st.engine, move |e| match e.container_get(&rid) {
-            Ok(r) => Ok(Some(r)),
-            Err(crate::engine::Error::NotFound(_)) => Ok(None),
-            Err(err) => Err(err.into()),
-        })
-        .await?;
-        let Some(rec) = rec else {
-            if !have_code {
-                // Removed on exit: the monitor drops the record before it sends the
-                // exit code to its attached clients, so that code is a moment away.
-                if let Ok(Ok(())) =
-                    tokio::time::timeout(Duration::from_secs(2), exits.changed()).await
-                {
-                    last_code = exits.borrow_and_update().1;
-                }
-            }
-            return Ok(last_code);
-        };
-        if rec.state.running || rec.state.restarting {
-            let rid = rec.id.clone();
-            let code = tokio::task::spawn_blocking(move || monitor_exit(&rid))
-                .await
-                .ok()
-                .flatten();
-            if let Some(code) = code {
-                last_code = code;
-                have_code = true;
-                if cond != WaitCondition::Removed {
-                    return Ok(code);
-                }
-            }
-            continue;
-        }
-        let started_before = rec.state.status != "created";
-        if started_before {
-            last_code = rec.state.exit_code;
-            have_code = true;
-        }
-        match cond {
-            WaitCondition::NotRunning => return Ok(rec.state.exit_code),
-            WaitCondition::Removed
-                if started_before && !rec.config.host_config.auto_remove.unwrap_or(false) =>
-            {
-                // Not going to be removed by anyone but a client: wait for that.
-            }
-            _ => {}
-        }
-        // Started elsewhere (another client, the CLI) or not yet: look again soon.
-        tokio::select! {
-            r = exits.changed() => woken = r.is_ok(),
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-        }
-    }
-}
-
-async fn wait(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Response> {
-    let cond = match q(&raw).get("condition").unwrap_or("") {
-        "" | "not-running" => WaitCondition::NotRunning,
-        "next-exit" => WaitCondition::NextExit,
-        "removed" => WaitCondition::Removed,
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "invalid condition: {other:?} (use not-running, next-exit or removed)"
-            )))
-        }
-    };
-    let rid = id.clone();
-    let rec = blocking(&st.engine, move |e| Ok(e.container_get(&rid)?)).await?;
-    // Headers go out now, as dockerd's do: the client knows the wait is registered
-    // before it starts the container.
-    let (tx, rx) = tokio::sync::oneshot::channel::<Bytes>();
-    let st2 = st.clone();
-    tokio::spawn(async move {
-        let resp = match wait_for(&st2, &rec.id, cond).await {
-            Ok(code) => ContainerWaitResponse {
-                status_code: code,
-                error: None,
-            },
-            Err(e) => ContainerWaitResponse {
-                status_code: -1,
-                error: Some(ContainerWaitExitError {
-                    message: Some(e.message),
-                }),
-            },
-        };
-        let mut b = serde_json::to_vec(&resp).unwrap_or_default();
-        b.push(b'\n');
-        let _ = tx.send(Bytes::from(b));
-    });
-    let stream = futures::stream::once(async move {
-        rx.await
-            .map_err(|_| std::io::Error::other("the wait was interrupted"))
-    });
-    Ok((
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(stream),
-    )
-        .into_response())
-}
-
-fn log_time_param(q: &Query, key: &str) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
-    match q.get(key).filter(|v| !v.is_empty() && *v != "0") {
-        None => Ok(None),
-        Some(v) => logs::parse_time_arg(v, chrono::Utc::now())
-            .map(Some)
-            .map_err(|e| ApiError::bad_request(format!("invalid value for {key}: {e}"))),
-    }
-}
-
-async fn logs(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Response> {
-    let q = q(&raw);
-    let (stdout, stderr) = (q.flag("stdout"), q.flag("stderr"));
-    if !stdout && !stderr {
-        return Err(ApiError::bad_request(
-            "Bad parameters: you must choose at least one stream",
-        ));
-    }
-    let tail = match q.get("tail").unwrap_or("all") {
-        "all" | "" => None,
-        n => Some(n.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(format!("invalid value for tail: {n:?} is not a number"))
-        })?)
-        .filter(|n| *n >= 0)
-        .map(|n| n as usize),
-    };
-    let opts = ReadOptions {
-        tail,
-        since: log_time_param(&q, "since")?,
-        until: log_time_param(&q, "until")?,
-        stdout,
-        stderr,
-    };
-    let follow = q.flag("follow");
-    let timestamps = q.flag("timestamps");
-    let rec = blocking(&st.engine, move |e| Ok(e.container_get(&id)?)).await?;
-    let tty = rec.config.config.tty.unwrap_or(false);
-    let path = st.engine.container_log_path(&rec.id);
-    let rid = rec.id.clone();
-    let body = stream_body(&st.engine, move |e, w| {
-        if !path.exists() {
-            return Ok(());
-        }
-        let last_check = std::cell::Cell::new(std::time::Instant::now());
-        let running = std::cell::Cell::new(true);
-        let closed = std::cell::Cell::new(false);
-        let keep_following = || {
-            if closed.get() {
-                return false;
-            }
-            // A db read per wake-up would be wasteful: recheck the state twice a second.
-            if last_check.get().elapsed() >= Duration::from_millis(500) {
-                last_check.set(std::time::Instant::now());
-                running.set(
-                    e.container_get(&rid)
-                        .map(|r| r.state.running || r.state.restarting)
-                        .unwrap_or(false),
-                );
-            }
-            running.get()
-        };
-        let mut frame = Vec::with_capacity(4096);
-        let mut sink = |entry: &logs::LogEntry| -> std::io::Result<()> {
-            frame.clear();
-            if timestamps {
-                frame.extend_from_slice(
-                    entry
-                        .time
-                        .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-                        .as_bytes(),
-                );
-                frame.push(b' ');
-            }
-            frame.extend_from_slice(&entry.line);
-            let r = if tty {
-                w.write_all(&frame)
-            } else {
-                let kind = match entry.stream {
-                    Stream::Stdout => attach::STDOUT,
-                    Stream::Stderr => attach::STDERR,
-                };
-                w.write_all(&attach::encode(kind, &frame))
-            };
-            let r = r.and_then(|_| if follow { w.flush() } else { Ok(()) });
-            if r.is_err() {
-                closed.set(true);
-            }
-            r
-        };
-        logs::stream(&path, &opts, follow, &keep_following, &mut sink)
-            .map_err(|err| ApiError::internal(err.to_string()))
-    });
-    let ctype = if tty {
-        "application/vnd.docker.raw-stream"
-    } else {
-        "application/vnd.docker.multiplexed-stream"
-    };
-    Ok(([(header::CONTENT_TYPE, ctype)], body).into_response())
-}
-
 async fn top(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -687,179 +459,6 @@ async fn export(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult
         Ok(())
     });
     Ok(([(header::CONTENT_TYPE, "application/x-tar")], body).into_response())
-}
-
-fn path_param(q: &Query) -> ApiResult<String> {
-    q.get("path")
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| ApiError::bad_request("the path parameter is required"))
-}
-
-fn stat_header(stat: &crate::engine::runtime::copy::PathStat) -> ApiResult<HeaderValue> {
-    use base64_lite::encode;
-    let json = serde_json::to_vec(stat)
-        .map_err(|e| ApiError::internal(format!("encoding the path stat: {e}")))?;
-    HeaderValue::from_str(&encode(&json))
-        .map_err(|e| ApiError::internal(format!("encoding the path stat: {e}")))
-}
-
-/// Standard base64 for the path-stat header (one small header: no crate for it).
-mod base64_lite {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    pub fn encode(data: &[u8]) -> String {
-        let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-        for chunk in data.chunks(3) {
-            let b = [
-                chunk[0],
-                chunk.get(1).copied().unwrap_or(0),
-                chunk.get(2).copied().unwrap_or(0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    #[cfg(test)]
-    #[test]
-    fn known_vectors() {
-        assert_eq!(encode(b""), "");
-        assert_eq!(encode(b"f"), "Zg==");
-        assert_eq!(encode(b"fo"), "Zm8=");
-        assert_eq!(encode(b"foo"), "Zm9v");
-        assert_eq!(encode(b"foobar"), "Zm9vYmFy");
-    }
-}
-
-async fn archive_head(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Response> {
-    let path = path_param(&q(&raw))?;
-    let stat = blocking(&st.engine, move |e| {
-        Ok(e.container_archive_stat(&id, &path)?)
-    })
-    .await?;
-    let mut h = HeaderMap::new();
-    h.insert("X-Docker-Container-Path-Stat", stat_header(&stat)?);
-    Ok((StatusCode::OK, h).into_response())
-}
-
-async fn archive_get(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Response> {
-    let path = path_param(&q(&raw))?;
-    let source = blocking(&st.engine, move |e| {
-        Ok(e.container_archive_get(&id, &path, false)?)
-    })
-    .await?;
-    let stat = stat_header(source.stat())?;
-    let body = stream_body(&st.engine, move |_e, w| {
-        let mut reader = source.start(None)?;
-        std::io::copy(&mut reader, w)
-            .map_err(|err| ApiError::internal(format!("copying from the container: {err}")))?;
-        Ok(())
-    });
-    let mut h = HeaderMap::new();
-    h.insert("X-Docker-Container-Path-Stat", stat);
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-tar"),
-    );
-    Ok((h, body).into_response())
-}
-
-async fn archive_put(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-    req: Request,
-) -> ApiResult<Response> {
-    let q = q(&raw);
-    let path = path_param(&q)?;
-    let opts = crate::engine::runtime::copy::ExtractOptions {
-        copy_uid_gid: q.flag("copyUIDGID"),
-        no_overwrite_dir_non_dir: q.flag("noOverwriteDirNonDir"),
-    };
-    let reader = BodyReader::new(req.into_body());
-    blocking(&st.engine, move |e| {
-        Ok(e.container_archive_put(&id, &path, reader, &opts)?)
-    })
-    .await?;
-    Ok(StatusCode::OK.into_response())
-}
-
-/// One Docker stats document: the current cgroup sample, and the previous one for the
-/// CPU delta.
-fn stats_doc(
-    rec: &crate::engine::runtime::container::ContainerRecord,
-    prev: Option<&crate::engine::runtime::cgroups::Sample>,
-) -> ApiResult<(
-    bollard::models::ContainerStatsResponse,
-    Option<crate::engine::runtime::cgroups::Sample>,
-)> {
-    use crate::engine::runtime::cgroups::{container_path, stats_response, Cgroups};
-    if !rec.state.running {
-        let mut doc = stats_response(&rec.id, &rec.name, &Default::default(), None);
-        doc.cpu_stats = None;
-        doc.memory_stats = None;
-        return Ok((doc, None));
-    }
-    let cg = Cgroups::detect().map_err(|e| ApiError::internal(format!("cgroups: {e}")))?;
-    let cur = cg
-        .sample(&container_path(&rec.id))
-        .map_err(|e| ApiError::internal(format!("reading the cgroup of {}: {e}", rec.id)))?;
-    Ok((stats_response(&rec.id, &rec.name, &cur, prev), Some(cur)))
-}
-
-async fn stats(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<Response> {
-    let q = q(&raw);
-    let stream = q.flag_or("stream", true);
-    let one_shot = q.flag("one-shot");
-    let rec = blocking(&st.engine, move |e| Ok(e.container_get(&id)?)).await?;
-    if !stream {
-        let doc = blocking(&st.engine, move |_e| {
-            let (first, prev) = stats_doc(&rec, None)?;
-            if one_shot || prev.is_none() {
-                return Ok(first);
-            }
-            // Like dockerd: a second sample so precpu_stats gives the CPU delta.
-            std::thread::sleep(Duration::from_millis(500));
-            Ok(stats_doc(&rec, prev.as_ref())?.0)
-        })
-        .await?;
-        return Ok(Json(doc).into_response());
-    }
-    let body = stream_body(&st.engine, move |e, w| {
-        let mut prev = None;
-        loop {
-            let rec = match e.container_get(&rec.id) {
-                Ok(r) => r,
-                Err(_) => return Ok(()),
-            };
-            let (doc, cur) = stats_doc(&rec, prev.as_ref())?;
-            if super::stream::write_json_line(w, &doc).is_err() {
-                return Ok(());
-            }
-            prev = cur;
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    });
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn resize(

@@ -9,9 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bollard::models::{
-    ExecConfig, ExecInspectResponse, ExecStartConfig, IdResponse, ProcessConfig,
-};
+use bollard::models::{ExecConfig, ExecInspectResponse, ExecStartConfig, ProcessConfig};
 
 use super::error::{ApiError, ApiResult};
 use super::hijack::{self, RelayOpts};
@@ -60,7 +58,7 @@ async fn create(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let config: ExecConfig = json_body_legacy(&body, "exec create", &["Detach"])?;
+    let config: ExecConfig = json_body_legacy(&body, "exec create", &["Detach", "Container"])?;
     if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
         return Err(ApiError::bad_request("No exec command specified"));
     }
@@ -108,7 +106,12 @@ async fn create(
             },
         );
     }
-    Ok((StatusCode::CREATED, Json(IdResponse { id: exec_id })).into_response())
+    // Docker spells it "Id" (bollard's IdResponse would write "id").
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "Id": exec_id })),
+    )
+        .into_response())
 }
 
 fn finish(st: &AppState, id: &str, code: Option<i64>) {

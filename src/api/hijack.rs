@@ -205,14 +205,13 @@ pub async fn attach(
     let keys = detach_keys(&q)?;
     let upgrade = take_upgrade(&mut req)?;
     let rec = blocking(&st.engine, move |e| Ok(e.container_get(&id)?)).await?;
-    let client = if rec.state.running {
-        AttachClient::connect(&rec.id)?
+    let (client, pending) = if rec.state.running {
+        (AttachClient::connect(&rec.id)?, None)
     } else {
         // Not started yet (`run`, `start -a`): the next start hands the monitor this pair's
         // other end, so no output is missed.
         let (client, fd) = AttachClient::pair()?;
-        st.set_pending_attach(&rec.id, fd);
-        client
+        (client, Some(st.set_pending_attach(&rec.id, fd)))
     };
     let opts = RelayOpts {
         tty: rec.config.config.tty.unwrap_or(false),
@@ -224,8 +223,13 @@ pub async fn attach(
     let tty = opts.tty;
     let id = rec.id.clone();
     tokio::spawn(async move {
-        if let Some(code) = relay(upgrade, client, opts).await {
-            st.exited(&id, code);
+        match relay(upgrade, client, opts).await {
+            Some(code) => st.exited(&id, code),
+            None => {
+                if let Some(token) = pending {
+                    st.drop_pending_attach(&id, token);
+                }
+            }
         }
     });
     Ok(switching(tty))

@@ -7,7 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use bollard::models::{IdResponse, ImageHistoryResponseItem, ImagePruneResponse};
+use bollard::models::{ImageHistoryResponseItem, ImagePruneResponse};
 
 use super::error::{ApiError, ApiResult};
 use super::params::{check_filter_keys, Query};
@@ -371,7 +371,7 @@ async fn commit(
         Ok(e.container_commit(&container, &opts)?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(IdResponse { id })).into_response())
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "Id": id }))).into_response())
 }
 
 /// Image names contain slashes, so `/images/{name}/json` etc. are split here.
@@ -424,6 +424,7 @@ async fn by_name_post(
     State(st): State<AppState>,
     Path(rest): Path<String>,
     RawQuery(raw): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let (name, action) = split_action(&rest);
     let name = name.to_string();
@@ -438,9 +439,33 @@ async fn by_name_post(
             blocking(&st.engine, move |e| Ok(e.image_tag(&name, &target)?)).await?;
             Ok(StatusCode::CREATED.into_response())
         }
-        "push" => Err(ApiError::not_implemented(format!(
-            "push is not available in this build: cannot push {name}; berth has no registry client yet"
-        ))),
+        "push" => {
+            // `docker push repo` sends no tag and means every tag of the repository.
+            let tag = q.get("tag").filter(|t| !t.is_empty());
+            let opts = crate::engine::image::registry::PushOptions {
+                all_tags: tag.is_none(),
+                credentials: registry_auth(&headers)?,
+            };
+            let reference = match tag {
+                Some(t) => join_tag(&name, Some(t)),
+                None => name,
+            };
+            let body = stream_body(&st.engine, move |e, w| {
+                let mut progress = |info: &bollard::models::PushImageInfo| {
+                    let _ = write_json_line(w, info);
+                    let _ = std::io::Write::flush(w);
+                };
+                if let Err(err) = e.image_push(&reference, &opts, &mut progress) {
+                    let msg = err.to_string();
+                    let _ = write_json_line(
+                        w,
+                        &serde_json::json!({"errorDetail": {"message": msg}, "error": msg}),
+                    );
+                }
+                Ok(())
+            });
+            Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+        }
         _ => Err(ApiError::not_found(format!(
             "page not found: POST /images/{rest}"
         ))),

@@ -6,17 +6,20 @@
 //! ([`stream::blocking`]); long streams (logs, events, stats, archives) get a blocking
 //! writer feeding the response body. Request and response shapes are bollard's models.
 
+mod archive;
 mod containers;
 mod error;
 mod exec;
 mod hijack;
 mod images;
+mod logs_stats;
 mod networks;
 mod params;
 mod state;
 mod stream;
 mod system;
 mod volumes;
+mod wait;
 
 use std::sync::Arc;
 
@@ -88,7 +91,7 @@ struct RequestedVersion(String);
 /// headers on every response.
 async fn version_and_headers(req: Request, next: Next) -> Response {
     let asked = req.extensions().get::<RequestedVersion>().cloned();
-    let mut resp = match asked {
+    let resp = match asked {
         Some(RequestedVersion(v)) => match ApiVersion::parse(&v) {
             None => ApiError::bad_request(format!("invalid API version {v:?}")).into_response(),
             Some(parsed) if parsed < ApiVersion(1, 24) => ApiError::bad_request(format!(
@@ -103,6 +106,7 @@ async fn version_and_headers(req: Request, next: Next) -> Response {
         },
         None => next.run(req).await,
     };
+    let mut resp = docker_error_body(resp).await;
     let h = resp.headers_mut();
     h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
     h.insert("Docker-Experimental", HeaderValue::from_static("false"));
@@ -112,6 +116,32 @@ async fn version_and_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static(concat!("berth/", env!("CARGO_PKG_VERSION"), " (linux)")),
     );
     resp
+}
+
+/// Errors raised by axum itself (a body over the limit, an unreadable body) are plain
+/// text: give them Docker's JSON shape so every client can show the message.
+async fn docker_error_body(resp: Response) -> Response {
+    let is_error = resp.status().is_client_error() || resp.status().is_server_error();
+    let is_text = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !is_error || !is_text {
+        return resp;
+    }
+    let status = resp.status();
+    let text = match axum::body::to_bytes(resp.into_body(), 64 * 1024).await {
+        Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("request body too large: the limit for JSON requests is {MAX_JSON_BODY} bytes")
+    } else if text.is_empty() {
+        status.to_string()
+    } else {
+        text
+    };
+    ApiError::new(status, message).into_response()
 }
 
 async fn fallback(req: Request) -> Response {

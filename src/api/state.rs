@@ -19,8 +19,10 @@ pub struct AppState {
 
 #[derive(Default)]
 struct Inner {
-    /// Monitor ends of attach socket pairs, handed to the next start of the container.
-    pending_attach: Mutex<HashMap<String, OwnedFd>>,
+    /// Monitor ends of attach socket pairs, handed to the next start of the container,
+    /// with a token so a client that leaves takes back only its own.
+    pending_attach: Mutex<HashMap<String, (u64, OwnedFd)>>,
+    next_token: std::sync::atomic::AtomicU64,
     /// Per container: (exits seen, last exit code). `wait` subscribes before looking.
     exits: Mutex<HashMap<String, watch::Sender<(u64, i64)>>>,
     execs: Mutex<HashMap<String, ExecSession>>,
@@ -40,12 +42,28 @@ impl AppState {
         }
     }
 
-    pub fn set_pending_attach(&self, id: &str, fd: OwnedFd) {
-        lock(&self.inner.pending_attach).insert(id.to_string(), fd);
+    /// Returns the token that [`AppState::drop_pending_attach`] needs.
+    pub fn set_pending_attach(&self, id: &str, fd: OwnedFd) -> u64 {
+        let token = self
+            .inner
+            .next_token
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        lock(&self.inner.pending_attach).insert(id.to_string(), (token, fd));
+        token
     }
 
     pub fn take_pending_attach(&self, id: &str) -> Option<OwnedFd> {
-        lock(&self.inner.pending_attach).remove(id)
+        lock(&self.inner.pending_attach)
+            .remove(id)
+            .map(|(_, fd)| fd)
+    }
+
+    /// The client of a pending attach left before the start: forget its stream.
+    pub fn drop_pending_attach(&self, id: &str, token: u64) {
+        let mut map = lock(&self.inner.pending_attach);
+        if map.get(id).is_some_and(|(t, _)| *t == token) {
+            map.remove(id);
+        }
     }
 
     pub fn subscribe_exit(&self, id: &str) -> watch::Receiver<(u64, i64)> {
@@ -66,6 +84,14 @@ impl AppState {
         });
         // Nobody waits and nobody will ask about this run again: keep the map small.
         if tx.receiver_count() == 0 {
+            map.remove(id);
+        }
+    }
+
+    /// Drops the exit channel of `id` once nobody waits on it (keeps the map small).
+    pub fn release_exit(&self, id: &str) {
+        let mut map = lock(&self.inner.exits);
+        if map.get(id).is_some_and(|tx| tx.receiver_count() == 0) {
             map.remove(id);
         }
     }

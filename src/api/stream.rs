@@ -57,6 +57,11 @@ impl BodyWriter {
         self.tx.is_closed()
     }
 
+    /// A probe for "the client has gone" that can be held beside the writer.
+    pub fn probe(&self) -> ClientProbe {
+        ClientProbe(self.tx.clone())
+    }
+
     fn send(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
@@ -98,6 +103,14 @@ impl Write for BodyWriter {
 impl Drop for BodyWriter {
     fn drop(&mut self) {
         let _ = self.send();
+    }
+}
+
+pub struct ClientProbe(mpsc::Sender<Result<Bytes, io::Error>>);
+
+impl ClientProbe {
+    pub fn gone(&self) -> bool {
+        self.0.is_closed()
     }
 }
 

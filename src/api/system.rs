@@ -56,6 +56,8 @@ pub async fn version() -> Json<SystemVersion> {
         ("Os", "linux"),
         ("Arch", arch()),
         ("GitCommit", "berth"),
+        ("GoVersion", "none (berth is written in Rust)"),
+        ("Experimental", "false"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -73,7 +75,7 @@ pub async fn version() -> Json<SystemVersion> {
         api_version: Some(API_VERSION.into()),
         min_api_version: Some(MIN_API_VERSION.into()),
         git_commit: Some("berth".into()),
-        go_version: Some(format!("rust (berth {})", env!("CARGO_PKG_VERSION"))),
+        go_version: Some("none (berth is written in Rust)".into()),
         os: Some("linux".into()),
         arch: Some(arch().into()),
         kernel_version: Some(kernel_version()),
@@ -189,9 +191,15 @@ fn info_of(e: &Engine) -> ApiResult<SystemInfo> {
         init_binary: Some("docker-init".into()),
         security_options: Some(vec![
             "name=seccomp,profile=builtin".into(),
-            format!("name=cgroupns"),
+            "name=cgroupns".into(),
         ]),
         warnings: Some(vec![]),
+        // Not a swarm node: what dockerd reports when swarm mode is off.
+        swarm: Some(bollard::models::SwarmInfo {
+            local_node_state: Some(bollard::models::LocalNodeState::INACTIVE),
+            control_available: Some(false),
+            ..Default::default()
+        }),
         ..Default::default()
     })
 }

@@ -85,6 +85,11 @@ pub struct Cli {
     /// Console only: disable every action that changes something (start, stop, rm...)
     #[arg(long)]
     pub readonly: bool,
+    /// Console only: manage the Docker-compatible engine at ENDPOINT (unix:///path,
+    /// tcp://host:port with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, ssh://user@host, or a
+    /// docker context name) instead of berth's own
+    #[arg(long = "host", value_name = "ENDPOINT", env = "BERTH_HOST")]
+    pub host: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -294,7 +299,7 @@ where
 fn run(cli: Cli) -> CliResult {
     let Some(command) = cli.command else {
         // No subcommand: the console on the embedded engine.
-        return console(cli.root.as_deref(), cli.readonly);
+        return console(cli.root.as_deref(), cli.host.as_deref(), cli.readonly);
     };
     match &command {
         Command::Version => {
@@ -376,15 +381,13 @@ fn run(cli: Cli) -> CliResult {
     }
 }
 
-fn console(root: Option<&std::path::Path>, readonly: bool) -> CliResult {
+fn console(root: Option<&std::path::Path>, host: Option<&str>, readonly: bool) -> CliResult {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
         return Err(CliError::usage(
             "the console needs a terminal (run a subcommand, see berth --help)",
         ));
     }
-    let client =
-        crate::client::EngineClient::open(root).map_err(|e| CliError::failed(e.message))?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let mut settings =
         crate::ui::Settings::load(crate::ui::config::config_dir().as_deref(), no_color);
@@ -401,7 +404,22 @@ fn console(root: Option<&std::path::Path>, readonly: bool) -> CliResult {
         .enable_all()
         .build()
         .map_err(|e| CliError::failed(format!("starting the runtime: {e}")))?;
-    rt.block_on(crate::ui::run(std::sync::Arc::new(client), settings))
+    // bollard's connectors (ssh spawns a process) expect to be made inside a runtime.
+    let _enter = rt.enter();
+    let client: std::sync::Arc<dyn crate::client::Client> = match host {
+        Some(h) => {
+            let ep = crate::client::docker::resolve(h).map_err(|e| CliError::usage(e.message))?;
+            std::sync::Arc::new(
+                crate::client::DockerClient::connect(ep)
+                    .map_err(|e| CliError::failed(e.message))?,
+            )
+        }
+        None => std::sync::Arc::new(
+            crate::client::EngineClient::open(root).map_err(|e| CliError::failed(e.message))?,
+        ),
+    };
+    let connect = crate::client::docker::connector(root.map(std::path::Path::to_path_buf));
+    rt.block_on(crate::ui::run_switchable(client, settings, Some(connect)))
         .map_err(|e| CliError::failed(format!("console: {e}")))
 }
 

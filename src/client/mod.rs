@@ -6,6 +6,7 @@
 //! engine) move the work to blocking threads so the UI's runtime never stalls.
 
 pub(crate) mod convert;
+pub mod docker;
 pub mod engine;
 pub mod fake;
 
@@ -21,6 +22,7 @@ use bollard::models::{
 use chrono::{DateTime, Utc};
 use futures::Stream;
 
+pub use docker::DockerClient;
 pub use engine::EngineClient;
 pub use fake::FakeClient;
 
@@ -67,6 +69,10 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {}
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// Makes the client for an endpoint name (`:ctx` in the console).
+pub type Connector =
+    std::sync::Arc<dyn Fn(&str) -> Result<std::sync::Arc<dyn Client>> + Send + Sync>;
 
 /// A stream that ends when the backend has nothing more to say (or fails once).
 pub type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T>> + Send + 'static>>;

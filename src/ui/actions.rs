@@ -301,6 +301,16 @@ impl App {
             "kill" => Some(Action::Kill),
             "help" => Some(Action::Help),
             "quit" => Some(Action::Quit),
+            "ctx" => {
+                if arg.is_empty() {
+                    self.error(
+                        ":ctx ENDPOINT: embedded, default, DOCKER_HOST, a docker context, or unix:// tcp:// ssh://",
+                    );
+                } else {
+                    fx.push(Effect::SwitchEndpoint(arg.to_string()));
+                }
+                None
+            }
             "prune" => Some(Action::Prune),
             "run" => {
                 if self.writable("run") {

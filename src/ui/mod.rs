@@ -31,4 +31,4 @@ pub mod views;
 
 pub use app::App;
 pub use config::Settings;
-pub use run::run;
+pub use run::{run, run_switchable};

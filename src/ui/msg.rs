@@ -138,6 +138,8 @@ pub enum Effect {
     },
     /// Leave the console (the answer of a confirmation; the app sets `quit` itself).
     Quit,
+    /// `:ctx NAME`: the terminal loop connects to another engine and starts afresh.
+    SwitchEndpoint(String),
     /// Sends `Msg::DetailsDue(generation)` after `delay`.
     Debounce {
         generation: u64,

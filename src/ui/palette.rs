@@ -67,6 +67,12 @@ pub const COMMANDS: &[Command] = &[
     ),
     cmd("sort", &[], "COLUMN", "sort the table by a column"),
     cmd("theme", &[], "NAME", "switch the colour theme"),
+    cmd(
+        "ctx",
+        &["context"],
+        "ENDPOINT",
+        "manage another engine: embedded, a docker context, unix:// tcp:// ssh://",
+    ),
     cmd("help", &["h"], "", "show the key bindings"),
     cmd("quit", &["q", "q!"], "", "leave berth"),
 ];

@@ -20,6 +20,15 @@ const MAX_BATCH: usize = 256;
 
 /// Runs the console until the user quits. The terminal is restored whatever happens.
 pub async fn run(client: Arc<dyn Client>, settings: Settings) -> std::io::Result<()> {
+    run_switchable(client, settings, None).await
+}
+
+/// [`run`], with `connect` making the client for `:ctx ENDPOINT`.
+pub async fn run_switchable(
+    client: Arc<dyn Client>,
+    settings: Settings,
+    connect: Option<crate::client::Connector>,
+) -> std::io::Result<()> {
     // Installs a panic hook that restores the terminal before the message prints.
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
@@ -32,7 +41,7 @@ pub async fn run(client: Arc<dyn Client>, settings: Settings) -> std::io::Result
     // Pastes arrive as one event: a terminal pane gets them whole, and pasted text can
     // never fire the console's single-key actions.
     paste_mode(true);
-    let result = event_loop(&mut terminal, client, settings).await;
+    let result = event_loop(&mut terminal, client, settings, connect).await;
     // Whatever state it was left in, the shell gets its mouse back.
     mouse_capture(false);
     paste_mode(false);
@@ -94,9 +103,11 @@ async fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     client: Arc<dyn Client>,
     settings: Settings,
+    connect: Option<crate::client::Connector>,
 ) -> std::io::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut tasks = Tasks::new(client.clone(), tx);
+    let mut tasks = Tasks::new(client.clone(), tx.clone());
+    let fresh_settings = settings.clone();
     let size = terminal.size()?;
     let mut tick = tokio::time::interval(settings.stats_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -144,14 +155,45 @@ async fn event_loop(
                 },
             }
         }
+        let mut switch_to = None;
         for m in msgs {
             for e in app.update(m) {
                 match e {
                     Effect::Clipboard(text) => copy(&text),
                     Effect::MouseCapture(on) => mouse_capture(on),
+                    Effect::SwitchEndpoint(name) => switch_to = Some(name),
                     e => tasks.run(e),
                 }
             }
+            if switch_to.is_some() {
+                // What is still queued belongs to the engine being left.
+                break;
+            }
+        }
+        if let Some(name) = switch_to {
+            let made = match &connect {
+                Some(c) => c(&name).map_err(|e| e.message),
+                None => Err("this console cannot switch engines".to_string()),
+            };
+            match made {
+                Ok(new) => {
+                    // Dropping the tasks aborts followers and reads of the old engine.
+                    tasks = Tasks::new(new.clone(), tx.clone());
+                    while rx.try_recv().is_ok() {}
+                    let size = terminal.size()?;
+                    app = App::new(
+                        fresh_settings.clone(),
+                        new.describe(),
+                        chrono::Utc::now(),
+                        (size.width, size.height),
+                    );
+                    for e in app.start() {
+                        tasks.run(e);
+                    }
+                }
+                Err(e) => app.error(format!("cannot switch to {name}: {e}")),
+            }
+            app.dirty = true;
         }
         if app.quit {
             return Ok(());

@@ -182,7 +182,10 @@ impl Tasks {
                 }
             }
             // Only the terminal loop can write to the terminal; off-screen, nothing to do.
-            Effect::Clipboard(_) | Effect::MouseCapture(_) | Effect::Quit => {}
+            Effect::Clipboard(_)
+            | Effect::MouseCapture(_)
+            | Effect::Quit
+            | Effect::SwitchEndpoint(_) => {}
             Effect::StopLogs => {
                 if let Some(h) = self.logs.take() {
                     h.abort();

@@ -257,6 +257,13 @@ pub struct Pty {
 impl Pty {
     /// Starts `berth --root <root> args...` with a `rows`x`cols` terminal as its stdio.
     pub fn spawn(b: &Berth, args: &[&str], rows: u16, cols: u16) -> Pty {
+        let mut cmd = b.cmd();
+        cmd.args(args);
+        Pty::spawn_command(cmd, rows, cols)
+    }
+
+    /// Starts any command (the docker CLI, say) with a `rows`x`cols` terminal as stdio.
+    pub fn spawn_command(mut cmd: Command, rows: u16, cols: u16) -> Pty {
         use std::os::fd::{AsRawFd, OwnedFd};
         use std::os::unix::process::CommandExt;
         let ws = nix::pty::Winsize {
@@ -267,9 +274,7 @@ impl Pty {
         };
         let pty = nix::pty::openpty(Some(&ws), None).expect("openpty");
         let slave: OwnedFd = pty.slave;
-        let mut cmd = b.cmd();
-        cmd.args(args)
-            .stdin(Stdio::from(slave.try_clone().expect("dup")))
+        cmd.stdin(Stdio::from(slave.try_clone().expect("dup")))
             .stdout(Stdio::from(slave.try_clone().expect("dup")))
             .stderr(Stdio::from(slave));
         // SAFETY: setsid and ioctl are async-signal-safe; they make the pty the
@@ -281,7 +286,7 @@ impl Pty {
                 Ok(())
             });
         }
-        let child = cmd.spawn().expect("spawning berth on a pty");
+        let child = cmd.spawn().expect("spawning a command on a pty");
         let master = std::fs::File::from(pty.master);
         // SAFETY: fcntl on our own fd.
         unsafe {
