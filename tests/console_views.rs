@@ -429,3 +429,27 @@ async fn mouse_clicks_and_wheel() {
     t.mouse(click, 2, 0).await;
     assert!(t.screen().contains("Volumes (3)"));
 }
+
+#[tokio::test]
+async fn pull_from_the_palette_reports_and_lists_the_image() {
+    let (mut t, client) = harness(120, 30).await;
+    t.keys(&["2"]).await;
+    let before = t.screen();
+    assert!(before.contains("Images (7)"), "{before}");
+    t.keys(&[":"]).await;
+    t.type_text("pull alpine:3.21").await;
+    t.keys(&["enter"]).await;
+    let after = t.screen();
+    assert!(after.contains("pulled alpine:3.21"), "{after}");
+    assert!(after.contains("Images (8)"), "{after}");
+    assert!(client.calls().iter().any(|c| c == "pull alpine:3.21"));
+    // A failed pull says why.
+    t.keys(&[":"]).await;
+    t.type_text("pull missing/thing").await;
+    t.keys(&["enter"]).await;
+    assert!(
+        t.screen().contains("pull access denied for missing/thing"),
+        "{}",
+        t.screen()
+    );
+}

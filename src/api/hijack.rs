@@ -65,6 +65,10 @@ pub fn switching(tty: bool) -> Response {
 /// code), the monitor hangs up, the client detaches or goes away (None).
 pub async fn relay(upgrade: OnUpgrade, client: AttachClient, o: RelayOpts) -> Option<i64> {
     let upgraded = upgrade.await.ok()?;
+    // Clients such as docker-py parse the 101 headers with a buffered reader and then
+    // read the raw socket: stream bytes that arrive together with the headers would land
+    // in that buffer and be lost. A short pause lets the headers go out on their own.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let sock = client.into_stream();
     sock.set_nonblocking(true).ok()?;
     let sock = tokio::net::UnixStream::from_std(sock).ok()?;

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStatsResponse, ContainerSummary,
-    ContainerTopResponse, EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse,
-    ImageSummary, NetworkCreateRequest, NetworkInspect, Volume, VolumeCreateRequest,
-    VolumePruneResponse,
+    ContainerTopResponse, CreateImageInfo, EventMessage, ImageDeleteResponseItem, ImageInspect,
+    ImagePruneResponse, ImageSummary, NetworkCreateRequest, NetworkInspect, Volume,
+    VolumeCreateRequest, VolumePruneResponse,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, ListContainersOptionsBuilder,
@@ -674,6 +674,30 @@ impl Client for DockerClient {
             })
             .collect();
         Ok(ImageLayers::new(layers))
+    }
+
+    async fn image_pull(&self, reference: &str) -> Result<BoxStream<CreateImageInfo>> {
+        // repo[:tag] or repo@digest: the API takes the whole reference as fromImage.
+        let opts = bollard::query_parameters::CreateImageOptionsBuilder::new()
+            .from_image(reference)
+            .build();
+        let stream = self
+            .docker
+            .create_image(Some(opts), None, None)
+            .map(|r| match r {
+                Ok(info) => Ok(info),
+                Err(e) => {
+                    let msg = err(e).message;
+                    Ok(CreateImageInfo {
+                        error_detail: Some(bollard::models::ErrorDetail {
+                            code: None,
+                            message: Some(msg),
+                        }),
+                        ..Default::default()
+                    })
+                }
+            });
+        Ok(Box::pin(stream))
     }
 
     async fn networks(&self) -> Result<Vec<NetworkInspect>> {

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerTopResponse,
-    EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary,
-    NetworkInspect, Volume, VolumePruneResponse,
+    CreateImageInfo, EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse,
+    ImageSummary, NetworkInspect, Volume, VolumePruneResponse,
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
@@ -537,6 +537,32 @@ impl Client for EngineClient {
             })
         })
         .await
+    }
+
+    async fn image_pull(&self, reference: &str) -> Result<BoxStream<CreateImageInfo>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Result<CreateImageInfo>>();
+        let engine = self.engine.clone();
+        let reference = reference.to_string();
+        // The pull blocks (downloads on threads of its own) and reports as it goes.
+        tokio::task::spawn_blocking(move || {
+            let mut progress = |info: &CreateImageInfo| {
+                let _ = tx.send(Ok(info.clone()));
+            };
+            let opts = crate::engine::image::registry::PullOptions::default();
+            if let Err(e) = engine.image_pull(&reference, &opts, &mut progress) {
+                let msg = e.to_string();
+                let _ = tx.send(Ok(CreateImageInfo {
+                    error_detail: Some(bollard::models::ErrorDetail {
+                        code: None,
+                        message: Some(msg),
+                    }),
+                    ..Default::default()
+                }));
+            }
+        });
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })))
     }
 
     async fn networks(&self) -> Result<Vec<NetworkInspect>> {

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerSummaryStateEnum,
-    ContainerTopResponse, EventActor, EventMessage, EventMessageScopeEnum, EventMessageTypeEnum,
-    ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary, NetworkInspect,
-    PortSummary, PortSummaryTypeEnum, Volume, VolumePruneResponse, VolumeScopeEnum,
+    ContainerTopResponse, CreateImageInfo, EventActor, EventMessage, EventMessageScopeEnum,
+    EventMessageTypeEnum, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary,
+    NetworkInspect, PortSummary, PortSummaryTypeEnum, Volume, VolumePruneResponse, VolumeScopeEnum,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
@@ -1103,6 +1103,55 @@ impl Client for FakeClient {
             volumes_deleted: Some(gone.into_iter().map(|v| v.name).collect()),
             space_reclaimed: Some(0),
         })
+    }
+
+    async fn image_pull(&self, reference: &str) -> Result<BoxStream<CreateImageInfo>> {
+        self.record("pull", reference)?;
+        let step = |id: &str, status: &str, cur: i64, total: i64| CreateImageInfo {
+            id: Some(id.to_string()),
+            status: Some(status.to_string()),
+            progress_detail: (total > 0).then_some(bollard::models::ProgressDetail {
+                current: Some(cur),
+                total: Some(total),
+            }),
+            ..Default::default()
+        };
+        let status = |s: String| CreateImageInfo {
+            status: Some(s),
+            ..Default::default()
+        };
+        let mut items = vec![
+            status(format!("Pulling from {reference}")),
+            step("a1b2c3d4e5f6", "Pulling fs layer", 0, 0),
+            step("0f9e8d7c6b5a", "Pulling fs layer", 0, 0),
+            step("a1b2c3d4e5f6", "Downloading", 1_200_000, 3_400_000),
+            step("0f9e8d7c6b5a", "Downloading", 300_000, 900_000),
+        ];
+        if reference.starts_with("missing") {
+            let msg = format!("pull access denied for {reference}, repository does not exist");
+            items.push(CreateImageInfo {
+                error_detail: Some(bollard::models::ErrorDetail {
+                    code: None,
+                    message: Some(msg),
+                }),
+                ..Default::default()
+            });
+        } else {
+            items.push(step("a1b2c3d4e5f6", "Pull complete", 0, 0));
+            items.push(step("0f9e8d7c6b5a", "Pull complete", 0, 0));
+            items.push(status(format!(
+                "Status: Downloaded newer image for {reference}"
+            )));
+            let mut s = self.lock();
+            let n = s.images.len();
+            s.images.push(image(
+                u8::try_from(n + 1).unwrap_or(u8::MAX),
+                &[reference],
+                4_300_000,
+                0,
+            ));
+        }
+        Ok(Box::pin(futures::stream::iter(items.into_iter().map(Ok))))
     }
 
     async fn networks(&self) -> Result<Vec<NetworkInspect>> {

@@ -16,8 +16,8 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerTopResponse,
-    EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse, ImageSummary,
-    NetworkInspect, Volume, VolumePruneResponse,
+    CreateImageInfo, EventMessage, ImageDeleteResponseItem, ImageInspect, ImagePruneResponse,
+    ImageSummary, NetworkInspect, Volume, VolumePruneResponse,
 };
 use chrono::{DateTime, Utc};
 use futures::Stream;
@@ -310,6 +310,9 @@ pub trait Client: Send + Sync {
     async fn image_remove(&self, id: &str, force: bool) -> Result<Vec<ImageDeleteResponseItem>>;
     async fn image_tag(&self, id: &str, target: &str) -> Result<()>;
     async fn image_prune(&self, all: bool) -> Result<ImagePruneResponse>;
+    /// Pulls an image: dockerd's progress messages (per layer: id, status, progress
+    /// detail), ending with the last one; a failure is an item with `error` set.
+    async fn image_pull(&self, reference: &str) -> Result<BoxStream<CreateImageInfo>>;
     /// The layer explorer: per history step, the files its layer adds, changes and
     /// removes, and the space wasted by files later layers replace.
     async fn image_layers(&self, id: &str) -> Result<ImageLayers>;

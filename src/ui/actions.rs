@@ -376,6 +376,19 @@ impl App {
                     }
                 }
             }
+            "pull" => {
+                let reference = arg.trim();
+                if reference.is_empty() {
+                    self.error("pull needs an image (e.g. :pull busybox:latest)");
+                } else if self.writable("pull") {
+                    if !self.pulls.iter().any(|p| p.reference == reference) {
+                        self.pulls.push(super::pulls::Pull::new(reference));
+                        fx.push(Effect::Pull(reference.to_string()));
+                    }
+                    self.dirty = true;
+                }
+                None
+            }
             "network-create" => {
                 if arg.is_empty() {
                     self.error("network-create needs a name");

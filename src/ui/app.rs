@@ -217,6 +217,8 @@ pub struct App {
     pub containers: TableModel<ContainerItem>,
     pub images: TableModel<ImageItem>,
     pub volumes: TableModel<VolumeItem>,
+    /// Image pulls in progress, oldest first.
+    pub pulls: Vec<super::pulls::Pull>,
     pub networks: TableModel<NetworkItem>,
     pub events: TableModel<EventItem>,
     pub loaded: BTreeSet<Load>,
@@ -266,6 +268,7 @@ impl App {
             containers: TableModel::new(containers::COLUMNS.len(), None),
             images: TableModel::new(images::COLUMNS.len(), None),
             volumes: TableModel::new(volumes::COLUMNS.len(), Some((0, false))),
+            pulls: Vec::new(),
             networks: TableModel::new(networks::COLUMNS.len(), Some((0, false))),
             events: TableModel::new(events::COLUMNS.len(), Some((0, true))),
             loaded: BTreeSet::new(),
@@ -582,6 +585,26 @@ impl App {
                     Err(e) => self.error(e),
                 }
                 self.request(reload, &mut fx);
+            }
+            Msg::PullProgress { reference, info } => {
+                if let Some(p) = self.pulls.iter_mut().find(|p| p.reference == reference) {
+                    p.apply(&info);
+                    self.dirty = true;
+                }
+            }
+            Msg::PullEnded { reference, error } => {
+                let pull = self
+                    .pulls
+                    .iter()
+                    .position(|p| p.reference == reference)
+                    .map(|i| self.pulls.remove(i));
+                let error = error.or_else(|| pull.and_then(|p| p.error));
+                match error {
+                    Some(e) => self.error(format!("pulling {reference}: {e}")),
+                    None => self.info(format!("pulled {reference}")),
+                }
+                self.dirty = true;
+                self.request(Load::Images, &mut fx);
             }
             Msg::Note(r) => match r {
                 Ok(m) => self.info(m),

@@ -30,6 +30,7 @@ impl App {
             self.draw_terminals(f, r);
         }
         self.draw_status(f, a.status);
+        self.draw_pulls(f, a.status);
         self.draw_overlay(f, a.status);
     }
 

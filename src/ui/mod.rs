@@ -21,6 +21,7 @@ pub mod logs;
 mod mouse;
 pub mod msg;
 pub mod palette;
+pub mod pulls;
 mod run;
 pub mod table;
 pub mod tasks;

@@ -103,6 +103,8 @@ pub enum Effect {
     PruneVolumes,
     CreateVolume(Option<String>),
     PruneNetworks,
+    /// Pulls an image, reporting progress as it goes.
+    Pull(String),
     CreateNetwork(String),
     /// Create a container from the run form, then start it.
     Run(Box<super::form::RunRequest>),
@@ -217,4 +219,14 @@ pub enum Msg {
     },
     /// A status-bar message from a task that changes no list.
     Note(Result<String, String>),
+    /// One progress message of a pull.
+    PullProgress {
+        reference: String,
+        info: bollard::models::CreateImageInfo,
+    },
+    /// The pull's stream ended.
+    PullEnded {
+        reference: String,
+        error: Option<String>,
+    },
 }

@@ -59,6 +59,7 @@ pub const COMMANDS: &[Command] = &[
     ),
     cmd("volume-create", &["vc"], "[NAME]", "create a volume"),
     cmd("network-create", &["nc"], "NAME", "create a bridge network"),
+    cmd("pull", &[], "IMAGE", "pull an image (progress per layer)"),
     cmd(
         "filter",
         &["f"],

@@ -349,6 +349,40 @@ impl Tasks {
                     result: text(result),
                 })
             }),
+            Effect::Pull(reference) => {
+                let tx = self.tx.clone();
+                self.running.push(tokio::spawn(async move {
+                    let mut stream = match c.image_pull(&reference).await {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let _ = tx.send(Msg::PullEnded {
+                                reference,
+                                error: Some(e.message),
+                            });
+                            return;
+                        }
+                    };
+                    let mut error = None;
+                    while let Some(item) = stream.next().await {
+                        match item {
+                            Ok(info) => {
+                                let msg = Msg::PullProgress {
+                                    reference: reference.clone(),
+                                    info,
+                                };
+                                if tx.send(msg).is_err() {
+                                    return;
+                                }
+                            }
+                            Err(e) => {
+                                error = Some(e.message);
+                                break;
+                            }
+                        }
+                    }
+                    let _ = tx.send(Msg::PullEnded { reference, error });
+                }));
+            }
             Effect::PruneNetworks => self.spawn(async move {
                 let result = c
                     .network_prune()
