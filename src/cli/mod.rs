@@ -399,6 +399,12 @@ fn console(root: Option<&std::path::Path>, host: Option<&str>, readonly: bool) -
     settings
         .theme
         .map_colors(|c| crate::ui::theme::fit_color(c, depth));
+    // glibc gives every thread that allocates its own malloc arena; the console's few
+    // threads allocate little, so two arenas keep its resident memory small.
+    // SAFETY: mallopt takes two integers; called before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
