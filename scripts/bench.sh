@@ -30,8 +30,14 @@ console_idle() {
   command -v tmux >/dev/null || { echo "the console benchmark needs tmux (apt-get install tmux)" >&2; return 1; }
   $B load -q -i $FIX/busybox-docker-archive.tar >/dev/null
   for i in $(seq "$n"); do $B run -d --network none --name "bench-idle-$i" busybox sleep 3600 >/dev/null; done
+  local t0 t1 first
+  t0=$(date +%s%N)
   tmux -L "$sock" -f /dev/null new-session -d -s idle -x 160 -y 45 "${BENCH_ENV:-} exec $B"
-  sleep 5 # the first frame, loads and stats samples
+  # First frame: until the pane shows the header (tmux's own start and capture polling
+  # included, so this is an upper bound).
+  until tmux -L "$sock" capture-pane -p -t idle 2>/dev/null | grep -q "1 Containers"; do :; done
+  t1=$(date +%s%N); first=$(( (t1 - t0) / 100000 ))
+  sleep 5 # loads and stats samples
   pid=$(tmux -L "$sock" list-panes -t idle -F '#{pane_pid}')
   mons=$(pgrep -f -- "--root $WORK/root __monitor" || true)
   hz=$(getconf CLK_TCK)
@@ -45,6 +51,7 @@ console_idle() {
   row "console idle, $n containers, ${idle}s: CPU % of a core" "$(awk -v d=$((c1 - c0)) -v hz="$hz" -v s="$idle" 'BEGIN {printf "%.2f", d / hz / s * 100}')" - -
   row "  monitors (engine side), all $n: CPU %" "$(awk -v d=$((m1 - m0)) -v hz="$hz" -v s="$idle" 'BEGIN {printf "%.2f", d / hz / s * 100}')" - -
   row "  console RSS (MB)" "$(awk -v k="$rss" 'BEGIN {printf "%.1f", k / 1024}')" - -
+  row "  first frame after start, in tmux (ms)" "$(awk -v d="$first" 'BEGIN {printf "%.1f", d / 10}')" - -
   tmux -L "$sock" kill-server >/dev/null 2>&1 || true
   for i in $(seq "$n"); do $B rm -f "bench-idle-$i" >/dev/null 2>&1 || true; done
 }
