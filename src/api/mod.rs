@@ -18,6 +18,7 @@ mod params;
 mod state;
 mod stream;
 mod system;
+pub mod tls;
 mod volumes;
 mod wait;
 
@@ -177,8 +178,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves the API on `listener` until the process is stopped.
-pub async fn serve(engine: Arc<crate::engine::Engine>, listener: tokio::net::UnixListener) {
+/// Serves the API on `listener` (a unix socket, or TCP with TLS) until the process is
+/// stopped.
+pub async fn serve<L>(engine: Arc<crate::engine::Engine>, listener: L)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     use tower::Layer;
     let app = router(AppState::new(engine));
     let app =

@@ -1,4 +1,5 @@
-//! `berth serve`: the Docker Engine API on a unix socket (see src/api).
+//! `berth serve`: the Docker Engine API on a unix socket, or on TCP with mutual TLS
+//! (see src/api).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -17,13 +18,31 @@ pub struct ServeArgs {
     /// Group that may use the socket (default: `berth`, when that group exists)
     #[arg(long, value_name = "GROUP")]
     pub group: Option<String>,
+    /// Use TLS and verify the remote (required for tcp://)
+    #[arg(long)]
+    pub tlsverify: bool,
+    /// Trust certs signed only by this CA
+    #[arg(long, value_name = "PATH")]
+    pub tlscacert: Option<PathBuf>,
+    /// Path to TLS certificate file
+    #[arg(long, value_name = "PATH")]
+    pub tlscert: Option<PathBuf>,
+    /// Path to TLS key file
+    #[arg(long, value_name = "PATH")]
+    pub tlskey: Option<PathBuf>,
 }
 
-/// The socket path of `-H` (only unix:// is served; TCP needs TLS, which this build
-/// does not have).
-fn socket_path(engine: &Engine, host: Option<&str>) -> CliResult<PathBuf> {
+/// Where `-H` asks the server to listen.
+enum Address {
+    Unix(PathBuf),
+    Tcp(String),
+}
+
+/// The address of `-H`: a unix socket (the default), or tcp://host:port (served only
+/// with --tlsverify, as dockerd insists for anything but loopback).
+fn address(engine: &Engine, host: Option<&str>) -> CliResult<Address> {
     let Some(host) = host else {
-        return Ok(engine.store().paths.run.join("berth.sock"));
+        return Ok(Address::Unix(engine.store().paths.run.join("berth.sock")));
     };
     if let Some(p) = host.strip_prefix("unix://") {
         if p.is_empty() {
@@ -31,15 +50,19 @@ fn socket_path(engine: &Engine, host: Option<&str>) -> CliResult<PathBuf> {
                 "-H unix:// needs a socket path, e.g. unix:///run/berth/berth.sock",
             ));
         }
-        return Ok(PathBuf::from(p));
+        return Ok(Address::Unix(PathBuf::from(p)));
     }
-    if host.starts_with("tcp://") || host.starts_with("http://") {
-        return Err(CliError::usage(format!(
-            "refusing to serve on {host}: TCP needs --tlsverify and certificates, which this build of berth does not support; use a unix socket (reach it remotely over ssh)"
-        )));
+    if let Some(addr) = host.strip_prefix("tcp://") {
+        let addr = addr.trim_end_matches('/');
+        let addr = if addr.contains(':') {
+            addr.to_string()
+        } else {
+            format!("{addr}:2376")
+        };
+        return Ok(Address::Tcp(addr));
     }
     Err(CliError::usage(format!(
-        "invalid -H address {host:?}: use unix:///path/to/socket"
+        "invalid -H address {host:?}: use unix:///path/to/socket or tcp://host:port"
     )))
 }
 
@@ -76,38 +99,78 @@ fn set_access(path: &Path, group: Option<&str>) -> CliResult {
 }
 
 pub fn serve(engine: Engine, a: ServeArgs) -> CliResult {
-    let path = socket_path(&engine, a.host.as_deref())?;
+    match address(&engine, a.host.as_deref())? {
+        Address::Unix(path) => serve_unix(engine, &a, &path),
+        Address::Tcp(addr) => serve_tls(engine, &a, &addr),
+    }
+}
+
+fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failed(format!("starting the runtime: {e}")))
+}
+
+/// Serves until SIGTERM or Ctrl-C.
+async fn until_stopped(server: impl std::future::Future<Output = ()>) -> CliResult {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| CliError::failed(format!("watching SIGTERM: {e}")))?;
+    tokio::select! {
+        () = server => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+fn serve_unix(engine: Engine, a: &ServeArgs, path: &Path) -> CliResult {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::failed(format!("creating {}: {e}", dir.display())))?;
     }
-    clear_stale(&path)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::failed(format!("starting the runtime: {e}")))?;
+    clear_stale(path)?;
+    let rt = runtime()?;
     let engine = std::sync::Arc::new(engine);
     rt.block_on(async {
-        let listener = tokio::net::UnixListener::bind(&path)
+        let listener = tokio::net::UnixListener::bind(path)
             .map_err(|e| CliError::failed(format!("listening on {}: {e}", path.display())))?;
-        set_access(&path, a.group.as_deref())?;
+        set_access(path, a.group.as_deref())?;
         eprintln!(
             "berth serve: Docker Engine API on unix://{}",
             path.display()
         );
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| CliError::failed(format!("watching SIGTERM: {e}")))?;
-        tokio::select! {
-            () = crate::api::serve(engine, listener) => {}
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        Ok::<(), CliError>(())
+        until_stopped(crate::api::serve(engine, listener)).await
     })?;
     // Containers keep running (their monitors own them); only the socket goes.
-    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(path);
     // Blocked streams (followed logs, events) would keep the runtime's threads: leave now.
+    rt.shutdown_timeout(std::time::Duration::from_millis(100));
+    Ok(())
+}
+
+fn serve_tls(engine: Engine, a: &ServeArgs, addr: &str) -> CliResult {
+    let (Some(ca), Some(cert), Some(key), true) =
+        (&a.tlscacert, &a.tlscert, &a.tlskey, a.tlsverify)
+    else {
+        return Err(CliError::usage(format!(
+            "refusing to serve on tcp://{addr} without mutual TLS: give --tlsverify --tlscacert CA --tlscert CERT --tlskey KEY (or use a unix socket and reach it over ssh)"
+        )));
+    };
+    let config = crate::api::tls::server_config(ca, cert, key).map_err(CliError::failed)?;
+    let rt = runtime()?;
+    let engine = std::sync::Arc::new(engine);
+    rt.block_on(async {
+        let tcp = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| CliError::failed(format!("listening on tcp://{addr}: {e}")))?;
+        eprintln!(
+            "berth serve: Docker Engine API on tcp://{addr} (TLS, client certificates required)"
+        );
+        let listener = crate::api::tls::TlsListener::new(tcp, config);
+        until_stopped(crate::api::serve(engine, listener)).await
+    })?;
     rt.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(())
 }
