@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{eventually, with_busybox, Berth};
+use common::{eventually, free_port, with_busybox, Berth};
 
 /// An HTTP GET through busybox nc inside a container; returns the body's last line.
 fn nc_get(b: &Berth, extra: &[&str], host: &str, port: &str) -> common::Run {
@@ -255,12 +255,6 @@ fn published_ports_answer_on_localhost_host_address_and_hairpin() {
     b.run(&["stop", "-t", "0", "web"]).ok();
     assert!(curl(&format!("http://127.0.0.1:{port}/")).is_none());
     assert!(!table(&b).contains(&format!("dport {port}")));
-}
-
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("0.0.0.0:0").expect("binding a probe port");
-    l.local_addr().expect("probe address").port()
 }
 
 #[test]

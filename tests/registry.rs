@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fixture, Berth, Run};
+use common::{fixture, free_port, Berth, Run};
 
 const BUSYBOX_ID: &str = "sha256:641dc2d744382baabc9b37e4542240767d98832a174a6d91467852e21f68d4ef";
 
@@ -23,14 +23,6 @@ fn require_tool(tool: &str, package: &str) {
         found,
         "{tool} is missing: install Debian's {package} (scripts/install-deps.sh does)"
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("binding a free port")
-        .local_addr()
-        .expect("local addr")
-        .port()
 }
 
 /// A registry process with its own config and storage, killed on drop.

@@ -11,7 +11,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{with_busybox, Berth};
+use common::{free_port, with_busybox, Berth};
 
 fn inspect(b: &Berth, format: &str, name: &str) -> String {
     b.run(&["inspect", "-f", format, name])
@@ -27,13 +27,6 @@ fn curl(url: &str) -> String {
         .output()
         .unwrap_or_else(|e| panic!("running curl failed ({e}): install curl"));
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("0.0.0.0:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// `nginx`: busybox httpd serving `dir` on port 80, EXPOSE 80 and 443 like the image.

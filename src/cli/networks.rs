@@ -1,7 +1,5 @@
 //! `network create/ls/inspect/rm/prune/connect/disconnect`.
 
-use std::collections::BTreeMap;
-
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -138,18 +136,6 @@ pub struct DisconnectArgs {
     container: String,
 }
 
-fn pairs(list: &[String], what: &str) -> CliResult<BTreeMap<String, String>> {
-    list.iter()
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            None if !kv.is_empty() && what == "label" => Ok((kv.clone(), String::new())),
-            _ => Err(CliError::usage(format!(
-                "invalid {what} {kv:?}: expected key=value"
-            ))),
-        })
-        .collect()
-}
-
 /// One value at most for flags Docker allows per subnet (berth networks have one).
 fn single(v: &[String], flag: &str) -> CliResult<Option<String>> {
     match v {
@@ -177,8 +163,8 @@ pub fn network_command(engine: &Engine, c: NetworkCommand) -> CliResult {
                 ip_range: single(&a.ip_range, "ip-range")?,
                 internal: a.internal,
                 attachable: a.attachable,
-                labels: pairs(&a.labels, "label")?,
-                options: pairs(&a.opts, "option")?,
+                labels: crate::cli::volumes::pairs(&a.labels, "label")?,
+                options: crate::cli::volumes::pairs(&a.opts, "option")?,
             })?;
             out(&format!("{}\n", n.id))
         }

@@ -84,7 +84,8 @@ pub struct PruneArgs {
     force: bool,
 }
 
-fn pairs(list: &[String], what: &str) -> CliResult<BTreeMap<String, String>> {
+/// `key=value` flags (`--label`, `-o`) as a map; a bare label key means an empty value.
+pub(crate) fn pairs(list: &[String], what: &str) -> CliResult<BTreeMap<String, String>> {
     list.iter()
         .map(|kv| match kv.split_once('=') {
             Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
