@@ -29,9 +29,16 @@ demo() {
 }
 
 demo demo-counter busybox sh -c 'i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done'
+# A demo-web made by an older berth, before bridge networking, has no published port.
+if "$berth" inspect demo-web >/dev/null 2>&1 &&
+    ! "$berth" inspect -f '{{json .HostConfig.PortBindings}}' demo-web | grep -q 8080; then
+    "$berth" rm -f demo-web >/dev/null
+fi
 demo demo-web -p 8080 -v demo-site:/www -e GREETING=hello busybox sh -c \
     'echo "<h1>$GREETING from berth</h1>" > /www/index.html; httpd -f -v -p 8080 -h /www & while true; do wget -q -O /dev/null http://127.0.0.1:8080/ 2>&1; echo "GET / 200"; sleep 2; done'
-echo "demo-web answers on http://$("$berth" port demo-web 8080 | head -n 1)/"
+if url=$("$berth" port demo-web 8080 2>/dev/null | head -n 1) && [ -n "$url" ]; then
+    echo "demo-web answers on http://${url/0.0.0.0/127.0.0.1}/"
+fi
 demo demo-worker -m 64m --cpus 0.5 busybox sh -c \
     'n=0; while true; do n=$((n+1)); i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done; echo "batch $n done"; echo "warning: batch $n was slow" >&2; sleep 1; done'
 demo demo-shell -it busybox sh
