@@ -67,8 +67,9 @@ pub async fn relay(upgrade: OnUpgrade, client: AttachClient, o: RelayOpts) -> Op
     let upgraded = upgrade.await.ok()?;
     // Clients such as docker-py parse the 101 headers with a buffered reader and then
     // read the raw socket: stream bytes that arrive together with the headers would land
-    // in that buffer and be lost. A short pause lets the headers go out on their own.
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // in that buffer and be lost. So the first bytes wait until the headers have had a
+    // moment to go out on their own; an exit with no output is not held back.
+    let first_write_at = tokio::time::Instant::now() + std::time::Duration::from_millis(20);
     let sock = client.into_stream();
     sock.set_nonblocking(true).ok()?;
     let sock = tokio::net::UnixStream::from_std(sock).ok()?;
@@ -122,6 +123,7 @@ pub async fn relay(upgrade: OnUpgrade, client: AttachClient, o: RelayOpts) -> Op
     // Monitor → client: output frames until the exit frame.
     let output = async {
         let mut header = [0u8; 8];
+        let mut wrote = false;
         loop {
             if mr.read_exact(&mut header).await.is_err() {
                 return None;
@@ -146,6 +148,10 @@ pub async fn relay(upgrade: OnUpgrade, client: AttachClient, o: RelayOpts) -> Op
             };
             if !wanted {
                 continue;
+            }
+            if !wrote {
+                tokio::time::sleep_until(first_write_at).await;
+                wrote = true;
             }
             let r = if o.tty {
                 cw.write_all(&payload).await
