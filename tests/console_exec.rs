@@ -7,14 +7,9 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use berth::client::EngineClient;
-use berth::engine::Engine;
-use berth::ui::harness::Harness;
-use berth::ui::Settings;
-use bollard::models::ContainerCreateBody;
+use common::console::{console_with_container, wait_screen};
 use common::Berth;
 
 fn main() {
@@ -48,52 +43,12 @@ fn row<'a>(screen: &'a str, name: &str) -> &'a str {
 }
 
 /// Waits (without ticking) until the screen shows `ok`.
-async fn wait_screen(h: &mut Harness, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) {
-    let start = Instant::now();
-    loop {
-        h.poll().await;
-        let screen = h.screen();
-        if ok(&screen) {
-            return;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "timed out waiting for {what}; the screen:\n{screen}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn shell_in_a_terminal_pane() {
     let b = Berth::new();
-    b.load("busybox-docker-archive.tar");
-    let engine = Engine::open(Some(b.path())).expect("opening the engine");
-    let body = ContainerCreateBody {
-        image: Some("busybox".into()),
-        cmd: Some(
-            [
-                "sh",
-                "-c",
-                "trap 'exit 0' TERM; while true; do sleep 0.1; done",
-            ]
-            .map(String::from)
-            .to_vec(),
-        ),
-        ..Default::default()
-    };
-    let id = engine
-        .container_create(Some("e2e-shell".into()), body)
-        .expect("creating the container");
-    b.run(&["start", &id]).ok();
-
-    let client = EngineClient::new(engine);
-    let mut h = Harness::with_log_wait(
-        Arc::new(client),
-        Settings::default(),
-        chrono::Utc::now(),
-        120,
-        30,
-        Duration::from_millis(50),
+    let (mut h, _id) = console_with_container(
+        &b,
+        "e2e-shell",
+        "trap 'exit 0' TERM; while true; do sleep 0.1; done",
     )
     .await;
     wait_screen(

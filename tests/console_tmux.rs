@@ -14,6 +14,27 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// A 100x30 session `smoke` running the console on `b`'s root; when the console
+    /// exits the pane prints its exit code and stays.
+    fn start_console(&self, b: &Berth) {
+        let shell_cmd = format!(
+            "TERM=xterm-256color {} --root {}; echo berth-exited-$?; sleep 30",
+            env!("CARGO_BIN_EXE_berth"),
+            b.path().display()
+        );
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "smoke",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &shell_cmd,
+        ]);
+    }
+
     fn cmd(&self) -> Command {
         let mut c = Command::new("tmux");
         c.args(["-L", &self.socket, "-f", "/dev/null"]);
@@ -76,22 +97,7 @@ fn console_opens_answers_keys_and_restores_the_terminal() {
     let tmux = Tmux {
         socket: format!("berth-smoke-{}", std::process::id()),
     };
-    let shell_cmd = format!(
-        "TERM=xterm-256color {} --root {}; echo berth-exited-$?; sleep 30",
-        env!("CARGO_BIN_EXE_berth"),
-        b.path().display()
-    );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "smoke",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &shell_cmd,
-    ]);
+    tmux.start_console(&b);
     let s = tmux.wait("the containers table", |s| s.contains("smoke-box"));
     assert!(s.contains("Containers (1)"), "{s}");
     assert!(s.contains("created"), "{s}");
@@ -141,22 +147,7 @@ fn terminal_pane_in_a_real_terminal() {
     let tmux = Tmux {
         socket: format!("berth-smoke-term-{}", std::process::id()),
     };
-    let shell_cmd = format!(
-        "TERM=xterm-256color {} --root {}; echo berth-exited-$?; sleep 30",
-        env!("CARGO_BIN_EXE_berth"),
-        b.path().display()
-    );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "smoke",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &shell_cmd,
-    ]);
+    tmux.start_console(&b);
     tmux.wait("the running container", |s| {
         s.contains("smoke-shell") && s.contains("running")
     });

@@ -2,6 +2,8 @@
 //! binary, fixtures, and guards that clean up mounts even when a test fails.
 #![allow(dead_code)]
 
+pub mod console;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
