@@ -198,6 +198,8 @@ pub(crate) struct Host {
     pub rlimit_hard: HashMap<&'static str, u64>,
     pub arch: &'static str,
     pub kernel: (u64, u64),
+    /// The kernel runs x32 syscalls (the seccomp profile covers x32 only then).
+    pub x32: bool,
 }
 
 /// getrlimit's resource argument type differs between libcs.
@@ -295,6 +297,7 @@ impl Host {
             rlimit_hard,
             arch: seccomp::native_arch(),
             kernel: seccomp::parse_release(release.trim())?,
+            x32: seccomp::kernel_runs_x32(),
         })
     }
 }
@@ -1602,6 +1605,7 @@ fn seccomp_for(
         arch: host.arch,
         kernel: host.kernel,
         caps,
+        x32: host.x32,
     };
     let builtin = || seccomp::default_for(&target).map(Some);
     match sec.seccomp.as_deref() {
@@ -2037,6 +2041,7 @@ mod tests {
             rlimit_hard,
             arch: "amd64",
             kernel: (6, 18),
+            x32: true,
         }
     }
 
