@@ -405,8 +405,13 @@ fn console(root: Option<&std::path::Path>, host: Option<&str>, readonly: bool) -
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
+    // Engine calls run on the blocking pool. The stats tick asks for every visible row at
+    // once; uncapped, that grows the pool to one thread per row, each keeping its touched
+    // stack (~70 KB) resident. Eight still lets a bulk stop run eight at a time; log
+    // follows, events and terminals have threads of their own, a pull holds one.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(8)
         .enable_all()
         .build()
         .map_err(|e| CliError::failed(format!("starting the runtime: {e}")))?;
