@@ -1600,9 +1600,69 @@ fn end_boundary(src: &Src) -> Result<u64, LogError> {
     Ok(0)
 }
 
+/// Where the records past `until` begin in `src`: a record start found by bisection
+/// (records are in time order, which `deliver` relies on too), or the file's length
+/// when the last record is not past it. A page of the log that ends deep in a large
+/// file then costs the same as one at its end: the backward walk starts here.
+fn until_end(src: &Src, until: DateTime<Utc>) -> Result<u64, LogError> {
+    let len = file_len(src)?;
+    let mut entry = LogEntry {
+        stream: Stream::Stdout,
+        time: DateTime::UNIX_EPOCH,
+        line: Vec::new(),
+    };
+    let mut times = TimeCache::default();
+    let mut block = vec![0u8; TAIL_BLOCK];
+    // The first record starting at or after `at` and before `hi`: its start, and
+    // whether it is past `until`. None when there is none, or it cannot be read whole
+    // in one block, or does not parse: the bisection stops there, conservatively.
+    let mut record_from = |at: u64, hi: u64| -> Result<Option<(u64, bool)>, LogError> {
+        let from = at.saturating_sub(1);
+        let take = usize::try_from(hi - from).map_or(TAIL_BLOCK, |n| n.min(TAIL_BLOCK));
+        if !read_block(src, &mut block[..take], from)? {
+            return Ok(None);
+        }
+        let start = if at == 0 {
+            0
+        } else {
+            match find_byte(&block[..take], b'\n') {
+                Some(k) => from + k as u64 + 1,
+                None => return Ok(None),
+            }
+        };
+        if start >= hi {
+            return Ok(None);
+        }
+        let take = usize::try_from(len - start).map_or(TAIL_BLOCK, |n| n.min(TAIL_BLOCK));
+        if !read_block(src, &mut block[..take], start)? {
+            return Ok(None);
+        }
+        let Some(end) = find_byte(&block[..take], b'\n') else {
+            return Ok(None);
+        };
+        if !parse_record(&block[..end], &mut entry, &mut times) {
+            return Ok(None);
+        }
+        Ok(Some((start, entry.time > until)))
+    };
+    // Records starting before `lo` are not past `until`; the one at `hi` is (or `hi`
+    // is the end).
+    let (mut lo, mut hi) = (0u64, len);
+    while hi - lo > TAIL_BLOCK as u64 {
+        let mid = lo + (hi - lo) / 2;
+        match record_from(mid, hi)? {
+            Some((start, true)) => hi = start,
+            Some((start, false)) => lo = start + 1,
+            None => break,
+        }
+    }
+    Ok(hi)
+}
+
 /// Walks backwards from the end of the newest file (then older ones, only if
 /// needed) and returns (file index, offset) of the first of the last `n`
-/// matching records; (0, 0) if there are fewer.
+/// matching records; (0, 0) if there are fewer. With `until`, each file's walk
+/// starts where its records pass `until` ([`until_end`]).
 fn tail_start(
     files: &[Src],
     n: usize,
@@ -1620,7 +1680,10 @@ fn tail_start(
     // Bytes from a line's (not yet seen) start up to and including its '\n'.
     let mut carry: Vec<u8> = Vec::new();
     for (idx, src) in files.iter().enumerate().rev() {
-        let mut pos = file_len(src)?;
+        let mut pos = match filter.until {
+            Some(until) => until_end(src, until)?,
+            None => file_len(src)?,
+        };
         carry.clear();
         // Anything after the last '\n' is an incomplete record: ignore it.
         let mut seen_newline = false;
@@ -2188,6 +2251,64 @@ mod tests {
         let e = read(&p, &all()).unwrap();
         assert_eq!(e.last().unwrap().line, b"l99\n");
         assert!(e.len() < 100);
+    }
+
+    #[test]
+    fn tail_until_deep_in_a_large_log_matches_a_full_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log");
+        let base = ts("2024-01-01T00:00:00Z");
+        let mut s = String::new();
+        // Several TAIL_BLOCKs of file (the bisection has to work), and records three by
+        // three at the same time (ties at `until` belong to the page).
+        for i in 0..20_000u32 {
+            let t = base + chrono::Duration::microseconds(i64::from(i / 3) * 900);
+            let stream = if i % 7 == 0 { "stderr" } else { "stdout" };
+            s.push_str(&record(
+                &format!("line {i} of a long log, padded a bit\n"),
+                stream,
+                &t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            ));
+        }
+        fs::write(&p, s).unwrap();
+        let everything = read(&p, &all()).unwrap();
+        for (until_us, tail) in [
+            (0, 5),
+            (150, 3),
+            (900, 2),
+            (2_700_000, 500),
+            (5_999_400, 10),
+            (7_000_000, 4),
+        ] {
+            let until = base + chrono::Duration::microseconds(until_us);
+            let want: Vec<_> = everything
+                .iter()
+                .filter(|e| e.time <= until)
+                .cloned()
+                .collect();
+            let want = texts(&want[want.len().saturating_sub(tail)..]);
+            let got = read(
+                &p,
+                &ReadOptions {
+                    until: Some(until),
+                    tail: Some(tail),
+                    ..all()
+                },
+            )
+            .unwrap();
+            assert_eq!(texts(&got), want, "until +{until_us}us, tail {tail}");
+        }
+        // Before the first record: nothing.
+        let got = read(
+            &p,
+            &ReadOptions {
+                until: Some(base - chrono::Duration::seconds(1)),
+                tail: Some(3),
+                ..all()
+            },
+        )
+        .unwrap();
+        assert!(got.is_empty());
     }
 
     #[test]
