@@ -128,6 +128,22 @@ fn detached_container_logs_exec_cp_and_friends() {
     );
     let top = s.ok(&["top", "web"]);
     assert!(top.contains("PID") && top.contains("sleep"), "{top}");
+    // ps options go to the host's ps, limited to the container's processes.
+    let top = s.ok(&["top", "web", "-o", "pid,comm"]);
+    let mut lines = top.lines();
+    assert_eq!(
+        lines
+            .next()
+            .map(str::split_whitespace)
+            .map(Iterator::collect::<Vec<_>>),
+        Some(vec!["PID", "COMMAND"]),
+        "{top}"
+    );
+    assert!(
+        lines.all(|l| !l.contains("dockerd") && !l.contains("berth")),
+        "{top}"
+    );
+    assert!(top.contains("sleep"), "{top}");
     let stats = s.ok(&[
         "stats",
         "--no-stream",

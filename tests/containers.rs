@@ -453,6 +453,16 @@ fn pause_unpause_and_top() {
             .any(|l| l.starts_with("root") && l.contains("sh -c while true")),
         "{top}"
     );
+    // `top p1 aux`: the host's ps with those options, only p1's processes.
+    let top = b.run(&["top", "p1", "aux"]).ok().stdout;
+    assert!(top.starts_with("USER") && top.contains("%CPU"), "{top}");
+    assert!(top.contains("sh -c while true"), "{top}");
+    assert!(
+        !top.contains("__monitor"),
+        "the monitor is not the container's: {top}"
+    );
+    let r = b.run(&["top", "p1", "-o", "user=PID"]).fails();
+    assert!(r.stderr.contains("is not allowed"), "{}", r.stderr);
     b.run(&["pause", "p1"]).ok();
     assert_eq!(state(&b, "p1", "Status"), "paused");
     let ps = b.run(&["ps", "--format", "{{.Status}}"]).ok().stdout;

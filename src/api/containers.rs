@@ -412,14 +412,11 @@ async fn top(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    if let Some(a) = q(&raw)
+    // dockerd's default is `ps -ef`, which berth reads from /proc itself.
+    let ps_args = q(&raw)
         .get("ps_args")
-        .filter(|a| !a.is_empty() && *a != "-ef")
-    {
-        return Err(ApiError::bad_request(format!(
-            "ps_args {a:?} are not supported: berth lists processes as `ps -ef` does"
-        )));
-    }
+        .filter(|a| !a.trim().is_empty() && a.trim() != "-ef")
+        .map(|a| a.to_string());
     let t = blocking(&st.engine, move |e| {
         let rec = e.container_get(&id)?;
         if !rec.state.running {
@@ -428,7 +425,10 @@ async fn top(
                 format!("container {} is not running", rec.id),
             ));
         }
-        Ok(convert::top(&e.container_top(&rec.id)?))
+        match ps_args {
+            Some(a) => Ok(e.container_top_ps(&rec.id, &a)?),
+            None => Ok(convert::top(&e.container_top(&rec.id)?)),
+        }
     })
     .await?;
     Ok(Json(t).into_response())

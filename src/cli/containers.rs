@@ -198,6 +198,13 @@ pub struct NamesArgs {
 pub struct TopArgs {
     #[arg(value_name = "CONTAINER")]
     container: String,
+    /// Options for the host's `ps` (default: `-ef`, read from /proc)
+    #[arg(
+        value_name = "ps OPTIONS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    ps_args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -716,10 +723,14 @@ pub fn pause(engine: &Engine, a: NamesArgs, paused: bool) -> CliResult {
     each(&a.containers, |n| engine.container_pause(n, paused))
 }
 
-/// docker top's default `ps -ef` columns.
+/// docker top: `ps -ef` columns, or the host's `ps` with the options given.
 pub fn top(engine: &Engine, a: TopArgs) -> CliResult {
-    let rows = engine.container_top(&a.container)?;
-    let table = crate::engine::runtime::lifecycle::top_table(&rows);
+    let ps_args = a.ps_args.join(" ");
+    let table = if ps_args.trim().is_empty() || ps_args.trim() == "-ef" {
+        crate::engine::runtime::top::top_table(&engine.container_top(&a.container)?)
+    } else {
+        engine.container_top_ps(&a.container, &ps_args)?
+    };
     let mut tw = crate::cli::gotemplate::TabWriter::new();
     tw.write_line(&table.titles.unwrap_or_default().join("\t"));
     for p in table.processes.unwrap_or_default() {

@@ -16,7 +16,7 @@ use super::{ClientError, ErrorKind};
 use crate::engine::events::Event;
 use crate::engine::image::records::{DeleteRecord, ImageRecord};
 use crate::engine::runtime::container::ContainerRecord;
-use crate::engine::runtime::lifecycle::ProcessRow;
+use crate::engine::runtime::top::ProcessRow;
 use crate::engine::volume::Volume as EngineVolume;
 use crate::engine::Error as EngineError;
 
@@ -212,7 +212,7 @@ pub fn event(e: &Event) -> EventMessage {
 
 /// `docker top`'s default `ps -ef` columns, from the engine's /proc rows.
 pub fn top(rows: &[ProcessRow]) -> ContainerTopResponse {
-    crate::engine::runtime::lifecycle::top_table(rows)
+    crate::engine::runtime::top::top_table(rows)
 }
 
 /// Docker's network inspect JSON (as the engine writes it) as bollard's model.

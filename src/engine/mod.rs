@@ -320,8 +320,17 @@ impl Engine {
         runtime::lifecycle::set_paused(&self.store, name_or_id, paused)
     }
 
-    pub fn container_top(&self, name_or_id: &str) -> Result<Vec<runtime::lifecycle::ProcessRow>> {
-        runtime::lifecycle::top(&self.store, name_or_id)
+    pub fn container_top(&self, name_or_id: &str) -> Result<Vec<runtime::top::ProcessRow>> {
+        runtime::top::top(&self.store, name_or_id)
+    }
+
+    /// `top` with `ps` options: the host's `ps` limited to the container's processes.
+    pub fn container_top_ps(
+        &self,
+        name_or_id: &str,
+        ps_args: &str,
+    ) -> Result<bollard::models::ContainerTopResponse> {
+        runtime::top::top_ps(&self.store, name_or_id, ps_args)
     }
 
     pub fn container_stats(&self, name_or_id: &str) -> Result<runtime::stats::StatsRow> {

@@ -20,3 +20,4 @@ pub mod relay;
 pub mod seccomp;
 pub mod spec;
 pub mod stats;
+pub mod top;
