@@ -107,9 +107,32 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.busy_timeout(Duration::from_secs(30))?;
     // journal_mode returns a row, so it cannot go through execute_batch.
     let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-    conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")?;
+    conn.execute_batch(
+        "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=4194304;",
+    )?;
+    keep_wal_files(&conn);
     migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Every berth command is a short process, and the last one to close the store used to
+/// delete the WAL and its index, for the next one to create them again: two inodes
+/// allocated and freed per command, which gets slow on an ext4 that has seen much churn.
+/// Persistent WAL keeps both files; with a journal size limit set, the last close still
+/// checkpoints and then truncates the WAL to zero bytes, so the next open has nothing to
+/// replay.
+fn keep_wal_files(conn: &Connection) {
+    let mut on: std::os::raw::c_int = 1;
+    // SAFETY: the handle is this open connection's; PERSIST_WAL reads and writes the
+    // one int we pass, which outlives the call. Failure only means the old behaviour.
+    unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_PERSIST_WAL,
+            (&mut on as *mut std::os::raw::c_int).cast(),
+        );
+    }
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
