@@ -360,6 +360,28 @@ fn save_and_load_between_berth_and_docker_keep_ids() {
         assert_same_image(&dk, name, &b, name);
     }
     assert_eq!(dk.image_id("busybox:latest"), BUSYBOX_ID);
+
+    // An image without names, saved by its full id: Docker loads it without names too.
+    let untagged = b
+        .run(&["import", "-m", "untagged", rootfs.to_str().expect("utf-8")])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let by_id = b.path().join("berth-save-id.tar");
+    b.run(&["save", "-o", by_id.to_str().expect("utf-8"), &untagged])
+        .ok();
+    assert_eq!(
+        dk.ok(&["load", "-i", by_id.to_str().expect("utf-8")]),
+        format!("Loaded image ID: {untagged}\n")
+    );
+    assert_eq!(
+        dk.ok(&["image", "inspect", "-f", "{{json .RepoTags}}", &untagged])
+            .trim(),
+        "[]"
+    );
+    assert_same_image(&dk, &untagged, &b, &untagged);
+
     assert_eq!(
         dk.ok(&["run", "--rm", "berth/layered:1", "sh", "-c", PROBE]),
         PROBED
@@ -404,17 +426,54 @@ fn save_and_load_between_berth_and_docker_keep_ids() {
         assert_same_image(&dk, name, &b2, name);
     }
     assert_eq!(berth_probe(&b2, "docker/layered:1"), PROBED);
+
+    // And Docker's archive of an image saved by id, without names.
+    let untagged = dk
+        .ok(&["import", "-m", "untagged", rootfs.to_str().expect("utf-8")])
+        .trim()
+        .to_string();
+    let by_id = dk.dir().join("docker-save-id.tar");
+    dk.ok(&["save", "-o", by_id.to_str().expect("utf-8"), &untagged]);
+    let out = b2.run(&["load", "-i", by_id.to_str().expect("utf-8")]).ok();
+    assert_eq!(out.stdout, format!("Loaded image ID: {untagged}\n"));
+    assert_eq!(berth_field(&b2, &untagged, "{{json .RepoTags}}"), "[]");
+    assert_same_image(&dk, &untagged, &b2, &untagged);
+}
+
+/// Reads a console session until it ends (or `enough` holds for what came so far, or
+/// 20 s pass); returns its output and exit code.
+async fn read_session(
+    s: &mut berth::client::Session,
+    enough: impl Fn(&str) -> bool,
+) -> (String, Option<i64>) {
+    use berth::client::SessionOutput;
+    use futures::StreamExt;
+    let mut out = Vec::new();
+    let end = tokio::time::Instant::now() + Duration::from_secs(20);
+    while let Ok(Some(item)) = tokio::time::timeout_at(end, s.output.next()).await {
+        match item.expect("session output") {
+            SessionOutput::Stdout(b) | SessionOutput::Stderr(b) => out.extend(b),
+            SessionOutput::Exited(code) => {
+                return (String::from_utf8_lossy(&out).into_owned(), code)
+            }
+        }
+        if enough(&String::from_utf8_lossy(&out)) {
+            break;
+        }
+    }
+    (String::from_utf8_lossy(&out).into_owned(), None)
 }
 
 /// The console's Docker API backend against the real dockerd: lists, create, start,
-/// logs, stats, top, exec, stop, remove, tag, pull, volumes, networks, events; then
+/// logs, stats, top, exec (plain and with a tty), attach, stop, remove, tag, pull,
+/// volumes, networks, events; then
 /// the console itself on that backend shows the container and stops it with `x`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_docker_backend_against_real_dockerd() {
     use berth::client::docker::Endpoint;
     use berth::client::{
         Client, ContainerAction, DockerClient, EventsFrom, ExecOptions, LogRequest, LogStreamKind,
-        SessionOutput,
+        SessionInput,
     };
     use bollard::models::ContainerCreateBody;
     use futures::StreamExt;
@@ -514,20 +573,58 @@ async fn console_docker_backend_against_real_dockerd() {
         )
         .await
         .expect("exec");
-    let mut out = Vec::new();
-    let mut code = None;
-    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_secs(20), s.output.next()).await
-    {
-        match item.expect("session output") {
-            SessionOutput::Stdout(b) | SessionOutput::Stderr(b) => out.extend(b),
-            SessionOutput::Exited(c) => {
-                code = c;
-                break;
-            }
-        }
-    }
-    assert_eq!(String::from_utf8_lossy(&out), "exec-42\n");
+    let (out, code) = read_session(&mut s, |_| false).await;
+    assert_eq!(out, "exec-42\n");
     assert_eq!(code, Some(3));
+
+    // A terminal pane's exec: a tty, resized, typed into.
+    let mut s = c
+        .exec_session(
+            &id,
+            ExecOptions {
+                cmd: vec!["sh".into()],
+                tty: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("exec -t");
+    let send =
+        |s: &berth::client::Session, m: SessionInput| s.input.send(m).expect("session input");
+    send(
+        &s,
+        SessionInput::Resize {
+            rows: 33,
+            cols: 101,
+        },
+    );
+    // The backend sends input in order, a resize's request done before the next keys.
+    send(&s, SessionInput::Stdin(b"stty size; exit 5\n".to_vec()));
+    let (out, code) = read_session(&mut s, |_| false).await;
+    assert!(out.contains("33 101"), "{out:?}");
+    assert_eq!(code, Some(5));
+
+    // The attach pane: stdin to the main process of a container made with -i.
+    let body = ContainerCreateBody {
+        image: Some("busybox".into()),
+        cmd: Some(vec!["cat".into()]),
+        open_stdin: Some(true),
+        attach_stdin: Some(true),
+        ..Default::default()
+    };
+    let cat = c
+        .container_create(Some("cons-cat".into()), body)
+        .await
+        .expect("create -i");
+    c.container_action(&cat, ContainerAction::Start)
+        .await
+        .expect("start");
+    let mut s = c.attach_session(&cat).await.expect("attach");
+    send(&s, SessionInput::Stdin(b"ping through attach\n".to_vec()));
+    let (out, _) = read_session(&mut s, |o| o.contains("ping through attach")).await;
+    assert!(out.contains("ping through attach"), "{out:?}");
+    drop(s);
+    c.container_remove(&cat, true).await.expect("rm -f");
 
     c.container_rename(&id, "cons-dk2").await.expect("rename");
     c.container_action(&id, ContainerAction::Stop)
