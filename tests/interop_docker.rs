@@ -6,7 +6,9 @@
 //!   berth with the registry's manifest digest and Docker's image id, and run;
 //! - images berth made go up with `berth push` and down with `docker pull`/skopeo;
 //! - `berth save` loads into Docker and `docker save` into berth with the same ids,
-//!   layer diff ids and file contents (whiteouts and opaque dirs included);
+//!   layer diff ids, sizes, history and file contents (whiteouts and opaque dirs
+//!   included; images saved by id keep no names);
+//! - `diff` and `commit` record the same changes as Docker's for the same commands;
 //! - the console's Docker API backend (and the console itself) drives the dockerd.
 //!
 //! A missing tool fails the test naming the Debian package (scripts/install-deps.sh
@@ -438,6 +440,74 @@ fn save_and_load_between_berth_and_docker_keep_ids() {
     assert_eq!(out.stdout, format!("Loaded image ID: {untagged}\n"));
     assert_eq!(berth_field(&b2, &untagged, "{{json .RepoTags}}"), "[]");
     assert_same_image(&dk, &untagged, &b2, &untagged);
+}
+
+/// What a container changed, as `diff` lists it and `commit` records it, is what
+/// Docker lists and records for the same commands: the runtime's own mount points
+/// (/etc/hosts and the like) are in neither, and a container that changed nothing
+/// commits to an image without a new layer.
+#[test]
+fn diff_and_commit_match_docker() {
+    let dk = Dockerd::start();
+    dk.ok(&[
+        "load",
+        "-i",
+        fixture("busybox-docker-archive.tar")
+            .to_str()
+            .expect("utf-8"),
+    ]);
+    let b = Berth::new();
+    b.load("busybox-docker-archive.tar");
+    let cases = [
+        ("quiet", "true"),
+        ("adds", "echo x > /added"),
+        ("edits", "echo y >> /etc/passwd && rm /bin/base64"),
+        (
+            "nests",
+            "mkdir -p /a/b && echo z > /a/b/c && rm -rf /var/www",
+        ),
+    ];
+    for (name, script) in cases {
+        dk.ok(&["run", "--name", name, "busybox", "sh", "-c", script]);
+        b.run(&[
+            "run",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ])
+        .ok();
+        // dockerd lists changes in no fixed order (a map walk): compare them sorted.
+        let sorted = |text: &str| {
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            lines.sort();
+            lines
+        };
+        assert_eq!(
+            sorted(&b.run(&["diff", name]).ok().stdout),
+            sorted(&dk.ok(&["diff", name])),
+            "diff of {name} ({script})"
+        );
+        let image = format!("committed/{name}:1");
+        dk.ok(&["commit", name, &image]);
+        b.run(&["commit", name, &image]).ok();
+        let layers = "{{len .RootFS.Layers}}";
+        assert_eq!(
+            berth_field(&b, &image, layers),
+            dk.ok(&["image", "inspect", "-f", layers, &image]).trim(),
+            "layers of {image}"
+        );
+        let history = ["history", "--format", "{{.CreatedBy}}|{{.Size}}", &image];
+        assert_eq!(
+            b.run(&history).ok().stdout,
+            dk.ok(&history),
+            "history of {image}"
+        );
+    }
 }
 
 /// Reads a console session until it ends (or `enough` holds for what came so far, or
