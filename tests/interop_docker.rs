@@ -28,6 +28,8 @@ const BUSYBOX_ID: &str = "sha256:641dc2d744382baabc9b37e4542240767d98832a174a6d9
 
 const SCHEMA2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const SCHEMA2_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 /// A shell probe whose output shows what the layers of a layered image did: a deleted
 /// file (a whiteout), a replaced dir (an opaque dir) and an added file.
@@ -43,7 +45,7 @@ const PROBED: &str = "base64-gone\nonly\nhi\n";
 const MAKE_LAYER: &str = "rm /bin/base64 && rm -rf /var/www && mkdir /var/www && \
                           echo only > /var/www/only && mkdir /data && echo hi > /data/f";
 
-/// Fetches a manifest as a client accepting both schema2 and OCI would; returns its
+/// Fetches a manifest as a client accepting schema2 and OCI would; returns its
 /// media type, its digest (of the bytes served) and the parsed document.
 fn registry_manifest(
     host: &str,
@@ -52,7 +54,12 @@ fn registry_manifest(
 ) -> (String, String, serde_json::Value) {
     let mut resp = ureq::Agent::new_with_defaults()
         .get(format!("http://{host}/v2/{repo}/manifests/{reference}"))
-        .header("Accept", &format!("{SCHEMA2}, {OCI_MANIFEST}"))
+        // Lists and indexes too: asked for without them, the registry answers with the
+        // linux/amd64 manifest of a list instead.
+        .header(
+            "Accept",
+            &format!("{SCHEMA2}, {OCI_MANIFEST}, {SCHEMA2_LIST}, {OCI_INDEX}"),
+        )
         .call()
         .unwrap_or_else(|e| panic!("GET manifest {repo}:{reference}: {e}"));
     let body = resp.body_mut().read_to_vec().expect("manifest body");
@@ -181,6 +188,40 @@ fn docker_pushed_images_pull_and_run_in_berth_and_back() {
         assert_same_image(&dk, local, &b, &remote);
     }
     assert_eq!(dk.image_id("busybox:latest"), BUSYBOX_ID);
+
+    // A manifest list made by the docker CLI: berth picks this platform's image and, as
+    // Docker does, reports and records the list's digest (what the tag names).
+    let list = format!("{host}/interop/busybox:list");
+    dk.ok(&[
+        "manifest",
+        "create",
+        "--insecure",
+        &list,
+        &format!("{host}/interop/busybox:1"),
+    ]);
+    let list_digest = dk
+        .ok(&["manifest", "push", "--insecure", &list])
+        .trim()
+        .to_string();
+    let (media, served, doc) = registry_manifest(&host, "interop/busybox", "list");
+    assert_eq!(served, list_digest);
+    assert_eq!(media, SCHEMA2_LIST, "{doc}");
+    let docker_pull = dk.ok(&["pull", &list]);
+    let berth_pull = b.run(&["pull", &list]).ok().stdout;
+    for out in [&docker_pull, &berth_pull] {
+        assert!(out.contains(&format!("Digest: {list_digest}")), "{out}");
+    }
+    assert_eq!(b.image_id(&list), BUSYBOX_ID);
+    let digests = "{{json .RepoDigests}}";
+    let repo_digests = berth_field(&b, &list, digests);
+    assert!(
+        repo_digests.contains(&format!("{host}/interop/busybox@{list_digest}")),
+        "{repo_digests}"
+    );
+    assert_eq!(
+        repo_digests,
+        dk.ok(&["image", "inspect", "-f", digests, &list]).trim()
+    );
     let hello = b
         .run(&[
             "run",

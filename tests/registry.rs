@@ -235,6 +235,7 @@ fn multi_arch_index_selects_the_platform() {
     let layer = gzip(&tar);
     let layer_digest = reg.put_blob(&layer);
     let mut entries = Vec::new();
+    let mut platform_digests = std::collections::HashMap::new();
     for arch in ["amd64", "arm64", "s390x"] {
         let config = format!(
             r#"{{"architecture":"{arch}","os":"linux","config":{{"Cmd":["sh"],"Labels":{{"arch":"{arch}"}}}},"rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
@@ -246,6 +247,7 @@ fn multi_arch_index_selects_the_platform() {
             layer.len()
         );
         let md = format!("sha256:{}", common::sha256_hex(manifest.as_bytes()));
+        platform_digests.insert(arch, md.clone());
         reg.put_manifest(
             &md,
             "application/vnd.oci.image.manifest.v1+json",
@@ -285,26 +287,34 @@ fn multi_arch_index_selects_the_platform() {
     assert_eq!(arch.stdout.trim(), "s390x");
     let (host_b, _c2) = berth();
     let pulled = host_b.run(&["pull", &name]).ok();
-    // Pushed back, the pulled image keeps its manifest bytes, so its digest (this one was
-    // written compactly, not the way berth would write it).
-    let manifest_digest = pulled
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Digest: "))
-        .expect("digest line")
-        .to_string();
-    let copy = format!("{host}/copy:1");
-    host_b.run(&["tag", &name, &copy]).ok();
-    let pushed = host_b.run(&["push", &copy]).ok();
-    assert_eq!(digest_line(&pushed.stdout), manifest_digest);
-    let arch = host_b
-        .run(&["inspect", "-f", "{{.Architecture}}", &name])
+    // As Docker: the digest printed and recorded is the index's (what the tag names).
+    let index_digest = format!("sha256:{}", common::sha256_hex(index.as_bytes()));
+    assert!(
+        pulled.stdout.contains(&format!("Digest: {index_digest}")),
+        "{}",
+        pulled.stdout
+    );
+    let repo_digests = host_b
+        .run(&["inspect", "-f", "{{json .RepoDigests}}", &name])
         .ok();
+    assert_eq!(
+        repo_digests.stdout.trim(),
+        format!("[\"{host}/multi@{index_digest}\"]")
+    );
     let want = if cfg!(target_arch = "aarch64") {
         "arm64"
     } else {
         "amd64"
     };
+    // Pushed back, the pulled image keeps its platform manifest's bytes, so that
+    // manifest's digest (this one was written compactly, not the way berth would).
+    let copy = format!("{host}/copy:1");
+    host_b.run(&["tag", &name, &copy]).ok();
+    let pushed = host_b.run(&["push", &copy]).ok();
+    assert_eq!(digest_line(&pushed.stdout), platform_digests[want]);
+    let arch = host_b
+        .run(&["inspect", "-f", "{{.Architecture}}", &name])
+        .ok();
     assert_eq!(arch.stdout.trim(), want);
     let none = b
         .run(&["pull", "--platform", "linux/riscv64", &name])
