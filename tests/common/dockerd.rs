@@ -55,8 +55,13 @@ impl Dockerd {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let cgroup_parent = format!("/{tag}");
-        // An empty config file, so a host's /etc/docker/daemon.json changes nothing here.
-        std::fs::write(dir.path().join("daemon.json"), "{}\n").expect("writing daemon.json");
+        // Our own config file, so a host's /etc/docker/daemon.json changes nothing here;
+        // it also keeps dockerd's identity key (else /etc/docker/key.json) in our dir.
+        let config = serde_json::json!({
+            "deprecated-key-path": dir.path().join("key.json"),
+        });
+        std::fs::write(dir.path().join("daemon.json"), config.to_string())
+            .expect("writing daemon.json");
         std::fs::create_dir_all(dir.path().join("cli")).expect("creating the CLI config dir");
         let mut failures = Vec::new();
         for driver in ["overlay2", "vfs"] {
