@@ -218,8 +218,12 @@ fn stop(child: &mut Child, dir: &Path, cgroup_parent: &str) {
     let dir = dir.to_string_lossy().into_owned();
     // Whatever outlived a dockerd that had to be killed: its containerd and shims
     // (their command lines name our dir) and container processes (in our cgroups).
+    let mut sockets = Vec::new();
     for _ in 0..3 {
         let mut pids = pids_naming(&dir);
+        // A shim's socket lives in /run/containerd/s, not in our dir: a killed shim
+        // leaves it behind, so note it first.
+        sockets.extend(shim_sockets(&pids));
         pids.extend(cgroup_pids(cgroup_parent));
         if pids.is_empty() {
             break;
@@ -230,8 +234,45 @@ fn stop(child: &mut Child, dir: &Path, cgroup_parent: &str) {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    for s in sockets {
+        let _ = std::fs::remove_file(s);
+    }
     remove_cgroups(cgroup_parent);
     unmount_under(&dir);
+}
+
+/// The paths under /run/containerd/s/ of the unix sockets `pids` hold open (from their
+/// fds' socket inodes and /proc/net/unix).
+fn shim_sockets(pids: &[libc::pid_t]) -> Vec<PathBuf> {
+    let mut inodes = std::collections::HashSet::new();
+    for pid in pids {
+        let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in rd.flatten() {
+            if let Ok(link) = std::fs::read_link(fd.path()) {
+                let link = link.to_string_lossy().into_owned();
+                if let Some(ino) = link
+                    .strip_prefix("socket:[")
+                    .and_then(|r| r.strip_suffix(']'))
+                {
+                    inodes.insert(ino.to_string());
+                }
+            }
+        }
+    }
+    let table = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // Num RefCount Protocol Flags Type St Inode Path
+            let (inode, path) = (f.get(6)?, f.get(7)?);
+            (inodes.contains(*inode) && path.starts_with("/run/containerd/s/"))
+                .then(|| PathBuf::from(path))
+        })
+        .collect()
 }
 
 fn tail(log: &Path) -> String {
