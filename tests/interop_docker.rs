@@ -45,8 +45,8 @@ const PROBED: &str = "base64-gone\nonly\nhi\n";
 const MAKE_LAYER: &str = "rm /bin/base64 && rm -rf /var/www && mkdir /var/www && \
                           echo only > /var/www/only && mkdir /data && echo hi > /data/f";
 
-/// Fetches a manifest as a client accepting schema2 and OCI would; returns its
-/// media type, its digest (of the bytes served) and the parsed document.
+/// Fetches a manifest as a client accepting schema2 and OCI (lists and indexes too)
+/// would; returns its media type, its digest (of the bytes served) and the document.
 fn registry_manifest(
     host: &str,
     repo: &str,
