@@ -38,12 +38,32 @@ if [ "$need_rust" = 1 ]; then
         sh -s -- -y --profile minimal --component clippy,rustfmt
 fi
 
-# The API tests drive `berth serve` with the docker CLI (the machine ships a static
-# 28.x one in /usr/local/bin; elsewhere Debian's docker.io brings one) and docker-py.
-if ! command -v docker >/dev/null 2>&1; then
-    echo "install-deps: installing Debian's docker.io for its docker CLI"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+# Real Docker for the interop tests (tests/interop_docker.rs): docker.io brings dockerd
+# 20.10 with containerd and runc (and a docker CLI where the machine has none; the API
+# tests drive `berth serve` with it too); skopeo pushes OCI images. The tests start
+# their own private dockerd, so installing must not start the host's: without systemd,
+# the package's init script would, adding iptables rules and docker0. A policy-rc.d
+# that refuses service starts is put in place for the install unless one exists.
+interop=(docker.io skopeo)
+missing=()
+for p in "${interop[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]} (no service is started)"
+    policy=/usr/sbin/policy-rc.d
+    own_policy=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        own_policy=1
+    fi
+    status=0
+    { apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
+        status=$?
+    if [ "$own_policy" = 1 ]; then rm -f "$policy"; fi
+    [ "$status" = 0 ] || exit "$status"
 fi
 if ! python3 -c 'import docker' >/dev/null 2>&1; then
     echo "install-deps: installing docker-py (PyPI: docker)"

@@ -171,7 +171,7 @@ fn images_table_filters_and_formats() {
     assert!(header.contains("TAG       IMAGE ID       CREATED"), "{t}");
     assert!(t.contains("localhost:5000/tools/bb   1.0"), "{t}");
     assert!(t.contains(&DOCKER_ID[7..19]), "{t}");
-    assert!(t.contains("1.98MB"), "{t}");
+    assert!(t.contains("1.99MB"), "{t}");
 
     let q = b.run(&["images", "-q"]).ok().stdout;
     assert_eq!(q.lines().collect::<Vec<_>>(), vec![&DOCKER_ID[7..19]; 2]);
@@ -452,7 +452,7 @@ fn history_lists_layers_newest_first() {
     );
     assert!(lines[1].starts_with(&DOCKER_ID[7..19]), "{h}");
     assert!(
-        lines[1].contains("1.98MB") && lines[1].contains("Imported from -"),
+        lines[1].contains("1.99MB") && lines[1].contains("Imported from -"),
         "{h}"
     );
     let q = b.run(&["history", "-q", "busybox"]).ok().stdout;
@@ -572,7 +572,7 @@ fn prune_removes_dangling_then_all() {
         r.stdout
     );
     assert!(
-        r.stdout.contains("Total reclaimed space: 1.98MB"),
+        r.stdout.contains("Total reclaimed space: 1.99MB"),
         "{}",
         r.stdout
     );
@@ -590,7 +590,7 @@ fn system_df_counts_images() {
         "{df}"
     );
     assert!(
-        lines[1].starts_with("Images          1         0         1.982MB   1.982MB (100%)"),
+        lines[1].starts_with("Images          1         0         1.986MB   1.986MB (100%)"),
         "{df}"
     );
     assert!(lines[2].starts_with("Containers      0"), "{df}");

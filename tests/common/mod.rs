@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod dockerd;
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -20,6 +22,18 @@ pub fn require_root() {
     assert_eq!(
         uid, 0,
         "berth's tests need root (real overlay mounts, device nodes, xattrs): run scripts/test.sh as root"
+    );
+}
+
+/// Fails (never skips) when `tool` is not on PATH, naming the Debian package to install.
+#[track_caller]
+pub fn require_tool(tool: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{tool} is missing: install Debian's {package} (scripts/install-deps.sh does)"
     );
 }
 

@@ -108,7 +108,70 @@ pub fn host_arch() -> &'static str {
     }
 }
 
-/// RFC 3339 with nanoseconds, as Go's time.RFC3339Nano prints UTC times.
+/// The time now as Go's time.RFC3339Nano prints it (see [`go_rfc3339_nano`]), so the
+/// configs and records berth writes read like Docker's.
 pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    go_rfc3339_nano(&chrono::Utc::now().fixed_offset())
+}
+
+/// `t` as Go's time.RFC3339Nano prints it, which Docker uses for every time it shows:
+/// nanoseconds without trailing zeros (no fraction at all for whole seconds) and `Z`
+/// for UTC. chrono has no such format: its fixed widths keep the zeros.
+pub fn go_rfc3339_nano(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    let s = t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let Some((head, rest)) = s.split_once('.') else {
+        return s;
+    };
+    // rest: nine digits, then the zone (Z or +hh:mm).
+    let (digits, zone) = rest.split_at(rest.len().min(9));
+    let digits = digits.trim_end_matches('0');
+    if digits.is_empty() {
+        format!("{head}{zone}")
+    } else {
+        format!("{head}.{digits}{zone}")
+    }
+}
+
+/// An RFC 3339 time from an image config as Docker's inspect shows it (it parses the
+/// config's time and prints it again with [`go_rfc3339_nano`]); anything else as is.
+pub fn docker_time(s: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| go_rfc3339_nano(&t))
+        .unwrap_or_else(|_| s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_as_go_does() {
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("time");
+        assert_eq!(
+            go_rfc3339_nano(&t("2026-11-22T12:47:02.941529080Z")),
+            "2026-11-22T12:47:02.94152908Z"
+        );
+        assert_eq!(
+            go_rfc3339_nano(&t("2024-01-01T00:00:00.000Z")),
+            "2024-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            go_rfc3339_nano(&t("2024-01-01T10:00:00.5+02:00")),
+            "2024-01-01T10:00:00.5+02:00"
+        );
+        assert_eq!(
+            docker_time("2026-11-22T06:05:52.632510297Z"),
+            "2026-11-22T06:05:52.632510297Z"
+        );
+        assert_eq!(
+            docker_time("2024-01-01T00:00:00+00:00"),
+            "2024-01-01T00:00:00Z"
+        );
+        assert_eq!(docker_time("not a time"), "not a time");
+        let now = now_rfc3339();
+        if let Some((_, frac)) = now.split_once('.') {
+            assert!(!frac.trim_end_matches('Z').ends_with('0'), "{now}");
+        }
+        assert!(chrono::DateTime::parse_from_rfc3339(&now).is_ok(), "{now}");
+    }
 }

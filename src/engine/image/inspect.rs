@@ -83,7 +83,11 @@ pub fn inspect(store: &Store, img: &ImageRecord) -> Result<ImageInspect> {
         repo_digests: img.familiar_digests(),
         parent: img.parent.clone().unwrap_or_default(),
         comment: c.comment.clone().unwrap_or_default(),
-        created: c.created.clone().unwrap_or_else(|| ZERO_TIME.to_string()),
+        created: c
+            .created
+            .as_deref()
+            .map(crate::engine::image::config::docker_time)
+            .unwrap_or_else(|| ZERO_TIME.to_string()),
         docker_version: c.docker_version.clone().unwrap_or_default(),
         author: c.author.clone().unwrap_or_default(),
         config: raw.get("config").cloned().unwrap_or(Value::Null),

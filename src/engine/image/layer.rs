@@ -65,7 +65,8 @@ pub enum LayerError {
 /// What [`unpack`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UnpackStats {
-    /// Sum of the sizes of the regular files written.
+    /// Sum of the sizes of the regular files and symlinks written (a symlink's is its
+    /// target's length), as Docker's graph drivers measure a layer; hard links count once.
     pub bytes: u64,
     /// Number of tar members seen (whiteouts and skipped members included, PAX and GNU
     /// long-name extension headers not).

@@ -8,6 +8,7 @@ use bollard::models::ContainerCreateBody;
 
 use crate::engine::error::{Error, IoContext, Result};
 use crate::engine::image::config::RunConfig;
+use crate::engine::image::digest::parse_digest;
 use crate::engine::image::records::Images;
 use crate::engine::runtime::container::{ContainerConfig, ContainerRecord, Containers, State};
 use crate::engine::runtime::names;
@@ -148,6 +149,13 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
             .ctx(|| format!("creating {}", dir.join(sub).display()))?;
     }
     let result = (|| {
+        let lowers = image
+            .layers
+            .iter()
+            .rev()
+            .map(|c| Ok(store.paths.layer_diff(parse_digest(c)?)))
+            .collect::<Result<Vec<_>>>()?;
+        crate::engine::runtime::initlayer::make(&dir, &lowers)?;
         hc.network_mode = Some(crate::engine::network::plan_create(
             store,
             &id,

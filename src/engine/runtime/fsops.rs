@@ -13,6 +13,11 @@ use crate::engine::runtime::container::ContainerRecord;
 use crate::engine::runtime::paths;
 use crate::engine::store::Store;
 
+/// The digest of an empty layer tar (two zero blocks): what an upper dir without
+/// changes gives, Docker's `layer.DigestSHA256EmptyTar`.
+const EMPTY_TAR_DIGEST: &str =
+    "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+
 /// The image's layer dirs, topmost first.
 pub fn image_lowers(store: &Store, rec: &ContainerRecord) -> Result<Vec<PathBuf>> {
     Images::new(store)
@@ -24,10 +29,20 @@ pub fn image_lowers(store: &Store, rec: &ContainerRecord) -> Result<Vec<PathBuf>
         .collect()
 }
 
-/// `diff`: what the container added, changed and deleted (Docker's A/C/D list).
+/// The read-only layers under the container's upper dir, topmost first: its init layer
+/// (when it has one) over its image's layer dirs.
+pub fn container_lowers(store: &Store, rec: &ContainerRecord) -> Result<Vec<PathBuf>> {
+    let dir = paths::container_dir(store, &rec.id);
+    let mut lowers: Vec<PathBuf> = super::initlayer::lower(&dir).into_iter().collect();
+    lowers.extend(image_lowers(store, rec)?);
+    Ok(lowers)
+}
+
+/// `diff`: what the container added, changed and deleted (Docker's A/C/D list), against
+/// the layers below it (Docker diffs against the init layer too).
 pub fn diff(store: &Store, rec: &ContainerRecord) -> Result<Vec<Change>> {
     let upper = paths::container_dir(store, &rec.id).join("upper");
-    layer::changes(&upper, &image_lowers(store, rec)?)
+    layer::changes(&upper, &container_lowers(store, rec)?)
         .map_err(|e| Error::Other(format!("computing changes of {}: {e}", rec.id)))
 }
 
@@ -49,7 +64,7 @@ fn read_only_view(store: &Store, rec: &ContainerRecord) -> Result<ReadOnlyView> 
     let target = dir.path().join("view");
     std::fs::create_dir(&target).map_err(|e| Error::io("creating a mount point", e))?;
     let mut lowers = vec![paths::container_dir(store, &rec.id).join("upper")];
-    lowers.extend(image_lowers(store, rec)?);
+    lowers.extend(container_lowers(store, rec)?);
     snapshot::mount_overlay(&lowers, None, &target)
         .map_err(|e| Error::Other(format!("mounting the filesystem of {}: {e}", rec.id)))?;
     Ok(ReadOnlyView { target, _dir: dir })
@@ -179,10 +194,14 @@ pub fn commit(store: &Store, rec: &ContainerRecord, opts: &CommitOptions) -> Res
     let file = std::fs::File::open(&tar_path).map_err(|e| Error::io("reading the layer", e))?;
     let (diff_id, _) = blobs.put(scratch.path(), file, None)?;
 
+    // No changes: Docker adds no layer, only a history entry marked empty_layer.
+    let empty = diff_id == EMPTY_TAR_DIGEST;
     let images = Images::new(store);
     let base = images.get(&rec.config.image)?;
     let mut diff_ids = base.config.rootfs.diff_ids.clone();
-    diff_ids.push(diff_id.clone());
+    if !empty {
+        diff_ids.push(diff_id.clone());
+    }
     let chains = chain_ids(&diff_ids);
     let mut layers: Vec<NewLayer> = Vec::new();
     for (i, chain) in base.layers.iter().enumerate() {
@@ -200,17 +219,19 @@ pub fn commit(store: &Store, rec: &ContainerRecord, opts: &CommitOptions) -> Res
             media_type: l.media_type,
         });
     }
-    let top = chains.last().cloned().unwrap_or_else(|| diff_id.clone());
-    layers.push(ensure_layer(
-        store,
-        &LayerSpec {
-            chain_id: &top,
-            parent: base.layers.last().map(String::as_str),
-            diff_id: &diff_id,
-            blob_digest: &diff_id,
-            media_type: Some("application/vnd.oci.image.layer.v1.tar"),
-        },
-    )?);
+    if !empty {
+        let top = chains.last().cloned().unwrap_or_else(|| diff_id.clone());
+        layers.push(ensure_layer(
+            store,
+            &LayerSpec {
+                chain_id: &top,
+                parent: base.layers.last().map(String::as_str),
+                diff_id: &diff_id,
+                blob_digest: &diff_id,
+                media_type: Some("application/vnd.oci.image.layer.v1.tar"),
+            },
+        )?);
+    }
     let created = now_rfc3339();
     let mut history = base.config.history.clone();
     let mut created_by = rec.config.path.clone();
@@ -223,7 +244,7 @@ pub fn commit(store: &Store, rec: &ContainerRecord, opts: &CommitOptions) -> Res
         created_by: Some(created_by),
         author: opts.author.clone(),
         comment: opts.message.clone(),
-        empty_layer: false,
+        empty_layer: empty,
     });
     let config = ImageConfigFile {
         architecture: base.config.architecture.clone(),

@@ -8,6 +8,7 @@ pub mod copy;
 pub mod create;
 pub mod exec;
 pub mod fsops;
+pub mod initlayer;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;

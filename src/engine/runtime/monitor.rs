@@ -372,17 +372,7 @@ fn run_once(
     // A `cp` into the stopped container mounts this upper dir too: wait until it is done.
     let fs_lock = super::copy::lock_fs(store, id)?;
     let _ = snapshot::unmount(&rootfs);
-    let lowers = crate::engine::image::records::Images::new(store)
-        .get(&rec.config.image)?
-        .layers
-        .iter()
-        .rev()
-        .map(|c| {
-            Ok(store
-                .paths
-                .layer_diff(crate::engine::image::digest::parse_digest(c)?))
-        })
-        .collect::<Result<Vec<PathBuf>>>()?;
+    let lowers = super::fsops::container_lowers(store, rec)?;
     let (upper, work) = (dir.join("upper"), dir.join("work"));
     // A --rm container's changes are thrown away: skip the sync its unmount would do.
     let mounted = if rec.config.host_config.auto_remove == Some(true) {

@@ -50,7 +50,14 @@ fn select(store: &Store, names: &[String]) -> Result<Vec<Selected>> {
             }
             Ok(r) => {
                 let id = images.resolve(name)?;
-                let tag = r.tag().map(|_| with_default_tag(&r).to_string());
+                // Saved under the name only if it is one of the image's tags: a full
+                // id (`sha256:<hex>`) parses as a reference too (repository "sha256"),
+                // and Docker saves an image named by id without names. Writing it as a
+                // tag made `docker load` print "Loaded image: sha256:..." for it.
+                let tag = r
+                    .tag()
+                    .map(|_| with_default_tag(&r).to_string())
+                    .filter(|t| images.get(&id).is_ok_and(|img| img.tags.contains(t)));
                 picks.push((id, tag));
             }
             Err(_) => picks.push((images.resolve(name)?, None)),

@@ -277,7 +277,11 @@ fn fetch_manifest(
     Ok((body, content_type, digest))
 }
 
-/// Pulls one tag or digest. Returns (image id, manifest digest, whether anything changed).
+/// Pulls one tag or digest. Returns (image id, the digest of what the reference names,
+/// whether anything changed). For a multi-platform index that is the index's digest,
+/// as Docker prints and records it (RepoDigests), so that `repo@digest` pulls this
+/// image again on any platform and matches what the registry reports for the tag; the
+/// platform's own manifest is the one kept for push.
 fn pull_one(
     store: &Store,
     s: &Session,
@@ -287,13 +291,13 @@ fn pull_one(
     progress: &mut dyn FnMut(&CreateImageInfo),
 ) -> Result<(String, String, bool)> {
     let key = r.digest().or(r.tag()).unwrap_or("latest").to_string();
-    let (mut body, ctype, mut digest) = fetch_manifest(s, r, &key)?;
+    let (mut body, ctype, digest) = fetch_manifest(s, r, &key)?;
     let m: Manifest = match manifest::parse(ctype.as_deref(), &body)? {
         Document::Image(m) => m,
         Document::Index(idx) => {
             let d = manifest::select(&idx, want)?;
-            let (inner, ctype, d2) = fetch_manifest(s, r, &d.digest)?;
-            digest = d2;
+            // fetch_manifest checks the platform manifest against the index's digest.
+            let (inner, ctype, _) = fetch_manifest(s, r, &d.digest)?;
             body = inner;
             match manifest::parse(ctype.as_deref(), &body)? {
                 Document::Image(m) => m,

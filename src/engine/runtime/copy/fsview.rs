@@ -115,7 +115,7 @@ pub(super) fn plan(store: &Store, rec: &ContainerRecord) -> Result<Plan> {
     // Parents first, as the runtime mounts them.
     binds.sort_by_key(|b| depth(&b.dest));
     Ok(Plan {
-        lowers: fsops::image_lowers(store, rec)?,
+        lowers: fsops::container_lowers(store, rec)?,
         scratch: store.tmp_dir()?,
         dir,
         binds,
