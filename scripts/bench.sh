@@ -113,7 +113,8 @@ if [ -f "$DEBIAN_ARCHIVE" ] && command -v docker-registry >/dev/null 2>&1; then
     "$WORK/registry" "$REG" >"$WORK/registry.yml"
   docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
   REG_PID=$!
-  trap 'kill $REG_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+  # Replaces the trap above: keep its network teardown.
+  trap 'kill $REG_PID 2>/dev/null; $BERTH --root "$WORK/root" __network-teardown >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
   for _ in $(seq 50); do curl -fs "http://$REG/v2/" >/dev/null && break; sleep 0.1; done
   $B load -q -i "$DEBIAN_ARCHIVE" >/dev/null
   $B tag debian:bookworm "$REG/debian:bookworm"
