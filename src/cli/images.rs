@@ -17,6 +17,9 @@ use crate::engine::store::ids::short_id;
 use crate::engine::Engine;
 
 #[derive(Debug, Subcommand)]
+// Deferred: only the subcommand being run builds its arguments (a whole-tree build is
+// most of a short command's start).
+#[command(defer = true)]
 pub enum ImageCommand {
     /// List images
     #[command(visible_alias = "list")]

@@ -95,6 +95,9 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Deferred: only the subcommand being run builds its arguments (a whole-tree build is
+// most of a short command's start).
+#[command(defer = true)]
 pub enum ContainerCommand {
     /// Create a new container
     Create(containers::RunArgs),
@@ -151,6 +154,9 @@ pub enum ContainerCommand {
 }
 
 #[derive(Debug, Subcommand)]
+// Deferred: only the subcommand being run builds its arguments (a whole-tree build is
+// most of a short command's start).
+#[command(defer = true)]
 pub enum Command {
     /// Create and run a new container from an image
     Run(containers::RunArgs),
@@ -296,6 +302,21 @@ where
     }
 }
 
+/// The commands whose main work is starting containers.
+fn starts_a_container(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Run(_)
+            | Command::Start(_)
+            | Command::Restart(_)
+            | Command::Container(
+                ContainerCommand::Run(_)
+                    | ContainerCommand::Start(_)
+                    | ContainerCommand::Restart(_)
+            )
+    )
+}
+
 fn run(cli: Cli) -> CliResult {
     let Some(command) = cli.command else {
         // No subcommand: the console on the embedded engine.
@@ -330,6 +351,11 @@ fn run(cli: Cli) -> CliResult {
             };
         }
         _ => {}
+    }
+    if starts_a_container(&command) {
+        // Overlaps the kernel's wait for the first cgroup move with opening the store
+        // and preparing the container (see prewarm_attach).
+        crate::engine::runtime::cgroups::prewarm_attach();
     }
     let engine = Engine::open(cli.root.as_deref())?;
     match command {

@@ -9,6 +9,9 @@ use crate::engine::network::CreateOptions;
 use crate::engine::Engine;
 
 #[derive(Debug, Subcommand)]
+// Deferred: only the subcommand being run builds its arguments (a whole-tree build is
+// most of a short command's start).
+#[command(defer = true)]
 pub enum NetworkCommand {
     /// Create a network
     Create(CreateArgs),

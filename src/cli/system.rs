@@ -10,6 +10,9 @@ use crate::engine::system::UsageRow;
 use crate::engine::Engine;
 
 #[derive(Debug, Subcommand)]
+// Deferred: only the subcommand being run builds its arguments (a whole-tree build is
+// most of a short command's start).
+#[command(defer = true)]
 pub enum SystemCommand {
     /// Show berth disk usage
     Df(DfArgs),

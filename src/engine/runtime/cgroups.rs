@@ -1411,6 +1411,42 @@ impl Cgroups {
     }
 }
 
+/// The cgroup.procs file of the calling process's own cgroup: the v2 one, or on v1 the
+/// one in the `pids` hierarchy (any hierarchy would do, see [`prewarm_attach`]).
+fn own_procs_file(cg: &Cgroups, self_cgroup: &str) -> Option<PathBuf> {
+    self_cgroup.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctl, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let rel = path.trim_start_matches('/');
+        match cg {
+            Cgroups::V2 { root } if ctl.is_empty() => Some(root.join(rel).join("cgroup.procs")),
+            Cgroups::V1 { root } if ctl.split(',').any(|c| c == "pids") => {
+                Some(root.join("pids").join(rel).join("cgroup.procs"))
+            }
+            _ => None,
+        }
+    })
+}
+
+/// Starts, on a thread of its own, the RCU grace period that the kernel makes the first
+/// move of a process into a cgroup wait for (6-15 ms here: `cgroup_threadgroup_rwsem`
+/// is a per-cpu rwsem, and a writer first waits for a grace period unless another writer
+/// passed within the last one). The runtime's intermediate process moves itself into
+/// the container's cgroup a few ms after a start begins; starting the wait now overlaps
+/// it with that work, and the later move finds the lock warm. The move written here is
+/// of the process into the cgroup it is already in, which changes nothing.
+pub fn prewarm_attach() {
+    let _ = thread::Builder::new().name("cgroup-warm".into()).spawn(|| {
+        let Ok(cg) = Cgroups::detect() else { return };
+        let Ok(own) = fs::read_to_string("/proc/self/cgroup") else {
+            return;
+        };
+        if let Some(f) = own_procs_file(&cg, &own) {
+            let _ = fs::write(f, std::process::id().to_string());
+        }
+    });
+}
+
 fn collect_pids(dir: &Path, out: &mut BTreeSet<i32>) -> Result<()> {
     let f = dir.join("cgroup.procs");
     let content = read(&f)?;
@@ -1601,6 +1637,36 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn own_procs_file_picks_the_v2_line_or_the_v1_pids_hierarchy() {
+        let hybrid = "9:name=systemd:/\n8:pids:/user.slice/x\n4:memory:/m\n0::/u\n";
+        let v1 = Cgroups::V1 {
+            root: PathBuf::from("/sys/fs/cgroup"),
+        };
+        assert_eq!(
+            own_procs_file(&v1, hybrid),
+            Some(PathBuf::from(
+                "/sys/fs/cgroup/pids/user.slice/x/cgroup.procs"
+            ))
+        );
+        // Co-mounted controllers (cpu,cpuacct style) are found too.
+        assert_eq!(
+            own_procs_file(&v1, "3:blkio,pids:/\n"),
+            Some(PathBuf::from("/sys/fs/cgroup/pids/cgroup.procs"))
+        );
+        assert_eq!(own_procs_file(&v1, "4:memory:/m\n"), None);
+        let v2 = Cgroups::V2 {
+            root: PathBuf::from("/sys/fs/cgroup"),
+        };
+        assert_eq!(
+            own_procs_file(&v2, "0::/system.slice/a.service\n"),
+            Some(PathBuf::from(
+                "/sys/fs/cgroup/system.slice/a.service/cgroup.procs"
+            ))
+        );
+        assert_eq!(own_procs_file(&v2, ""), None);
     }
 
     #[test]

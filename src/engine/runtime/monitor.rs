@@ -90,6 +90,7 @@ pub fn spawn_helper(
     attach: Option<OwnedFd>,
 ) -> Result<Ready> {
     use std::os::unix::process::CommandExt;
+    crate::engine::runtime::cgroups::prewarm_attach();
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::io("creating the monitor pipe", e.into()))?;
     let exe = std::env::current_exe().ctx(|| "finding the berth executable".to_string())?;
