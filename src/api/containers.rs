@@ -98,6 +98,9 @@ async fn create(
         }
     }
     let name = q.get("name").filter(|n| !n.is_empty()).map(str::to_string);
+    // `docker run` starts the container right after creating it: the kernel's wait for
+    // the first cgroup move overlaps with the rest (see prewarm_attach).
+    crate::engine::runtime::cgroups::prewarm_attach();
     let id = blocking(&st.engine, move |e| Ok(e.container_create(name, body)?)).await?;
     Ok((
         StatusCode::CREATED,

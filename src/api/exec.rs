@@ -245,8 +245,7 @@ async fn start(
             };
             let st = st.clone();
             tokio::spawn(async move {
-                let code = hijack::relay(u, client, opts).await;
-                finish(&st, &id, code);
+                hijack::relay(u, client, opts, |code| finish(&st, &id, code)).await;
             });
             Ok(hijack::switching(tty))
         }

@@ -63,7 +63,30 @@ pub fn switching(tty: bool) -> Response {
 
 /// Relays between the upgraded connection and the monitor until the process exits (its
 /// code), the monitor hangs up, the client detaches or goes away (None).
-pub async fn relay(upgrade: OnUpgrade, client: AttachClient, o: RelayOpts) -> Option<i64> {
+/// `at_end` gets the exit code (None when the stream ended without one) before the
+/// client's connection is closed: a client reads the EOF as "exited" and asks for the
+/// code at once (docker's exec inspect), so it must be recorded by then.
+pub async fn relay(
+    upgrade: OnUpgrade,
+    client: AttachClient,
+    o: RelayOpts,
+    at_end: impl FnOnce(Option<i64>),
+) -> Option<i64> {
+    let mut at_end = Some(at_end);
+    let code = relay_streams(upgrade, client, o, &mut at_end).await;
+    // Streams that never got going end here.
+    if let Some(f) = at_end.take() {
+        f(code);
+    }
+    code
+}
+
+async fn relay_streams<F: FnOnce(Option<i64>)>(
+    upgrade: OnUpgrade,
+    client: AttachClient,
+    o: RelayOpts,
+    at_end: &mut Option<F>,
+) -> Option<i64> {
     let upgraded = upgrade.await.ok()?;
     // Clients such as docker-py parse the 101 headers with a buffered reader and then
     // read the raw socket: stream bytes that arrive together with the headers would land
@@ -170,6 +193,9 @@ pub async fn relay(upgrade: OnUpgrade, client: AttachClient, o: RelayOpts) -> Op
         code = output => code,
         () = input => None,
     };
+    if let Some(f) = at_end.take() {
+        f(code);
+    }
     let _ = cw.shutdown().await;
     code
 }
@@ -233,7 +259,7 @@ pub async fn attach(
     let tty = opts.tty;
     let id = rec.id.clone();
     tokio::spawn(async move {
-        match relay(upgrade, client, opts).await {
+        match relay(upgrade, client, opts, |_| {}).await {
             Some(code) => st.exited(&id, code),
             None => {
                 if let Some(token) = pending {

@@ -194,7 +194,7 @@ fn mount_request(req: Request) -> Result<(), SnapshotError> {
     if req.is_single_readonly() {
         return bind_readonly(&req.lowers[0], &req.target);
     }
-    if fsconfig_lowerdir_add_supported() {
+    if lowerdir_add_supported() {
         return mount_fsconfig(&req);
     }
     match classic_data(&req) {
@@ -219,7 +219,7 @@ pub fn mount_overlay_with(
     }
     match mech {
         Mechanism::FsConfig => {
-            if !fsconfig_lowerdir_add_supported() {
+            if !lowerdir_add_supported() {
                 return Err(SnapshotError::Unsupported {
                     target: req.target,
                     mechanism: mech,
@@ -784,6 +784,29 @@ fn fs_context_log(fs: &OwnedFd) -> String {
     }
 }
 
+/// Whether overlayfs takes `lowerdir+` through fsconfig. Linux >= 6.8 has it whenever
+/// fsopen works, which is checked without the probe: overlayfs writes the probe's failed
+/// lookup to the kernel log, once per mount. Older kernels are probed.
+fn lowerdir_add_supported() -> bool {
+    let release = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if release_at_least(&release, 6, 8) {
+        return fsopen_overlay().is_ok();
+    }
+    fsconfig_lowerdir_add_supported()
+}
+
+/// `release` (uname's "6.8.0-31-generic" form) is at least `major.minor`.
+fn release_at_least(release: &str, major: u32, minor: u32) -> bool {
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let (ma, mi) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (ma, mi) >= (major, minor)
+}
+
 /// Probes whether overlayfs takes `lowerdir+` through fsconfig (Linux >= 6.8).
 ///
 /// The probe appends a path that cannot exist (`/dev/null/...`):
@@ -930,12 +953,22 @@ mod tests {
 
     fn kernel_at_least(major: u32, minor: u32) -> bool {
         let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        let mut parts = release
-            .trim()
-            .split(|c: char| !c.is_ascii_digit())
-            .map(|p| p.parse::<u32>().unwrap_or(0));
-        let (ma, mi) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-        (ma, mi) >= (major, minor)
+        release_at_least(&release, major, minor)
+    }
+
+    #[test]
+    fn release_versions_compare_numerically() {
+        assert!(release_at_least("6.18.44-fc-v769", 6, 8));
+        assert!(release_at_least("6.8.0-31-generic", 6, 8));
+        assert!(!release_at_least("6.7.12", 6, 8));
+        assert!(!release_at_least("5.19.0", 6, 8));
+        assert!(release_at_least("7.0", 6, 8));
+        assert!(!release_at_least("", 6, 8));
+    }
+
+    #[test]
+    fn the_unprobed_choice_agrees_with_the_probe() {
+        assert_eq!(lowerdir_add_supported(), fsconfig_lowerdir_add_supported());
     }
 
     /// Mechanisms to exercise: `None` is the automatic choice. FsConfig is only

@@ -681,8 +681,12 @@ fn run_once(
     drop(wired);
     let code = wait_for(pid);
     let oom = cg.oom_killed(&cg_path).unwrap_or(false);
-    let _ = container.delete(true);
-    let _ = cg.remove(&cg_path);
+    // What libcontainer's delete would still do for a stopped container (remove the
+    // cgroup and its state dir), without its mountinfo parsing per controller. Killing
+    // what is left in the cgroup matters with `--pid host`, as runc does it too.
+    let _ = cg.remove_with(&cg_path, true);
+    let _ = crate::engine::store::tmp::remove_tree(&lc_root.join(id));
+    drop(container);
     drop(mounted);
     // The events go first: whoever waits for the state change (`stop`, `restart`)
     // records its own event after ours, in Docker's order (die, then stop).
