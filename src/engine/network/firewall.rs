@@ -1,7 +1,7 @@
 //! berth's packet filter rules, in one nftables table berth owns. The whole table is
-//! rebuilt from the metadata db in one atomic `nft -f` transaction whenever networks or
-//! published ports change, so a crash or a kill -9 can never leave a stale rule behind
-//! for longer than the next change, and nothing outside the table is touched, except
+//! rebuilt from the metadata db in one atomic `nft -f` transaction whenever networks
+//! change or published ports go away (a start only appends its ports' rules), so a crash
+//! or a kill -9 can never leave a stale rule behind for longer than the next change, and nothing outside the table is touched, except
 //! the accept rules (tagged with berth's comment) that a FORWARD chain with a DROP policy
 //! from another tool needs, as Docker and netavark add them.
 
@@ -83,19 +83,7 @@ pub fn ruleset(table: &str, networks: &[FwNetwork], ports: &[FwPort]) -> String 
     );
     let _ = writeln!(s, "  chain ports {{");
     for p in ports {
-        let daddr = p
-            .host_ip
-            .filter(|ip| !ip.is_unspecified())
-            .map(|ip| format!("ip daddr {ip} "))
-            .unwrap_or_default();
-        let _ = writeln!(
-            s,
-            "    {daddr}{proto} dport {hp} dnat ip to {cip}:{cp}",
-            proto = p.proto,
-            hp = p.host_port,
-            cip = p.container_ip,
-            cp = p.container_port
-        );
+        let _ = writeln!(s, "    {}", port_rule(p));
     }
     let _ = writeln!(s, "  }}");
 
@@ -118,6 +106,33 @@ pub fn ruleset(table: &str, networks: &[FwNetwork], ports: &[FwPort]) -> String 
         );
     }
     let _ = writeln!(s, "  }}\n}}");
+    s
+}
+
+/// The DNAT rule of one published port, as it stands in the `ports` chain.
+fn port_rule(p: &FwPort) -> String {
+    let daddr = p
+        .host_ip
+        .filter(|ip| !ip.is_unspecified())
+        .map(|ip| format!("ip daddr {ip} "))
+        .unwrap_or_default();
+    format!(
+        "{daddr}{proto} dport {hp} dnat ip to {cip}:{cp}",
+        proto = p.proto,
+        hp = p.host_port,
+        cip = p.container_ip,
+        cp = p.container_port
+    )
+}
+
+/// An nft script that appends `ports`' rules to the `ports` chain of an existing
+/// `table` (built by [`ruleset`]). Fails, changing nothing, when the table or the chain
+/// is missing.
+pub fn add_ports_script(table: &str, ports: &[FwPort]) -> String {
+    let mut s = String::new();
+    for p in ports {
+        let _ = writeln!(s, "add rule inet {table} ports {}", port_rule(p));
+    }
     s
 }
 
@@ -234,6 +249,40 @@ fn forward_compat_script(listing: &str, bridges: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn added_port_rules_are_the_rebuilt_tables_rules() {
+        let ports = [
+            FwPort {
+                proto: "tcp".into(),
+                host_ip: None,
+                host_port: 8080,
+                container_ip: Ipv4Addr::new(172, 17, 0, 2),
+                container_port: 80,
+            },
+            FwPort {
+                proto: "udp".into(),
+                host_ip: Some(Ipv4Addr::new(127, 0, 0, 1)),
+                host_port: 5353,
+                container_ip: Ipv4Addr::new(172, 17, 0, 2),
+                container_port: 53,
+            },
+        ];
+        let added = add_ports_script("berth_t", &ports);
+        assert_eq!(
+            added,
+            "add rule inet berth_t ports tcp dport 8080 dnat ip to 172.17.0.2:80\n\
+             add rule inet berth_t ports ip daddr 127.0.0.1 udp dport 5353 dnat ip to 172.17.0.2:53\n"
+        );
+        // The same rules a rebuild writes into the chain, so adding then rebuilding
+        // changes nothing.
+        let rebuilt = ruleset("berth_t", &[], &ports);
+        for line in added.lines() {
+            let rule = line.trim_start_matches("add rule inet berth_t ports ");
+            assert!(rebuilt.contains(&format!("    {rule}\n")), "{rule}");
+        }
+        assert_eq!(add_ports_script("berth_t", &[]), "");
+    }
 
     #[test]
     fn ruleset_covers_nat_isolation_and_ports() {

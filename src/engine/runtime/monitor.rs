@@ -647,10 +647,10 @@ fn run_once(
             .map(|w| w.runtime.clone())
             .unwrap_or_default();
     })?;
-    if wired.as_ref().is_some_and(|w| w.publishes()) {
+    if let Some(w) = wired.as_ref().filter(|w| w.publishes()) {
         // The DNAT rules exist before anyone is told the container runs.
         lease.publishes = true;
-        if let Err(e) = network::setup::sync_firewall(store) {
+        if let Err(e) = network::setup::publish_ports(store, &w.runtime) {
             eprintln!("monitor: publishing ports: {e}");
         }
     }
