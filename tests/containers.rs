@@ -1371,3 +1371,39 @@ fn rm_containers_skip_the_unmount_sync_others_keep_it() {
         .ok();
     assert!(!r.stdout.contains("volatile"), "{}", r.stdout);
 }
+
+#[test]
+fn processes_left_in_the_cgroup_die_with_the_init_under_pid_host() {
+    // With the host's PID namespace, the init's exit does not take its children along;
+    // the monitor kills what is left in the container's cgroup, as runc does.
+    let b = with_busybox();
+    let r = b
+        .run(&[
+            "run",
+            "--name",
+            "leftover",
+            "--pid",
+            "host",
+            "busybox",
+            "sh",
+            "-c",
+            "sleep 3117 >/dev/null 2>&1 & echo $!",
+        ])
+        .ok();
+    let pid: i32 = r.stdout.trim().parse().expect("the background sleep's pid");
+    assert!(
+        eventually(5, || gone(pid)),
+        "sleep {pid} outlived its container"
+    );
+    let id = b
+        .run(&["inspect", "-f", "{{.Id}}", "leftover"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    assert!(
+        !std::path::Path::new(&format!("/sys/fs/cgroup/pids/berth-{id}")).exists(),
+        "the container's cgroup is still there"
+    );
+}

@@ -1,9 +1,10 @@
 //! berth's packet filter rules, in one nftables table berth owns. The whole table is
 //! rebuilt from the metadata db in one atomic `nft -f` transaction whenever networks
 //! change or published ports go away (a start only appends its ports' rules), so a crash
-//! or a kill -9 can never leave a stale rule behind for longer than the next change, and nothing outside the table is touched, except
-//! the accept rules (tagged with berth's comment) that a FORWARD chain with a DROP policy
-//! from another tool needs, as Docker and netavark add them.
+//! or a kill -9 can never leave a stale rule behind for longer than the next change, and
+//! nothing outside the table is touched, except the accept rules (tagged with berth's
+//! comment) that a FORWARD chain with a DROP policy from another tool needs, as Docker
+//! and netavark add them.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
