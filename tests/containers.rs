@@ -28,6 +28,15 @@ fn run_prints_output_and_returns_the_exit_code() {
         b.run(&["ps", "-aq"]).ok().stdout.is_empty(),
         "--rm removes the container"
     );
+    // Its files go right after the client is told (moved aside, then deleted): nothing
+    // of them stays behind.
+    let empty = |rel: &str| b.entries(rel).is_empty();
+    assert!(
+        eventually(5, || empty("containers") && empty("tmp")),
+        "--rm leaves files: containers {:?}, tmp {:?}",
+        b.entries("containers"),
+        b.entries("tmp")
+    );
 
     let r = b.run(&[
         "run",

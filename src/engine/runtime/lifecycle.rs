@@ -13,6 +13,7 @@ use crate::engine::runtime::cgroups::{container_path, Cgroups};
 use crate::engine::runtime::container::{ContainerRecord, Containers};
 use crate::engine::runtime::monitor::{self, Ready};
 use crate::engine::runtime::paths;
+use crate::engine::store::tmp::TmpDir;
 use crate::engine::store::Store;
 
 /// A failed start, with the exit code Docker gives it (125 engine, 126/127 command).
@@ -291,6 +292,25 @@ pub fn remove_files(store: &Store, id: &str) -> Result<()> {
     let dir = paths::container_dir(store, id);
     crate::engine::store::tmp::remove_tree(&dir)
         .map_err(|e| Error::io(format!("removing {}", dir.display()), e))
+}
+
+/// [`remove_files`] in two steps: the container's dir moves into a scratch dir at once
+/// (one rename) and is deleted when the returned guard drops, so a `--rm` run can
+/// report the removal before the slow part (unlinking its tree, ~2 ms on ext4). A
+/// process killed in between leaves a scratch dir that the next GC collects.
+pub fn set_files_aside(store: &Store, id: &str) -> Result<TmpDir> {
+    cleanup_runtime(store, id);
+    let dir = paths::container_dir(store, id);
+    let trash = TmpDir::new(&store.paths.tmp())?;
+    match std::fs::rename(&dir, trash.path().join(id)) {
+        Ok(()) => Ok(trash),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(trash),
+        Err(_) => {
+            crate::engine::store::tmp::remove_tree(&dir)
+                .map_err(|e| Error::io(format!("removing {}", dir.display()), e))?;
+            Ok(trash)
+        }
+    }
 }
 
 pub fn remove(store: &Store, name_or_id: &str, force: bool, volumes: bool) -> Result<String> {

@@ -316,12 +316,16 @@ fn run(
         }
         containers.update_state(id, |s| s.monitor_pid = 0)?;
         if auto_remove {
-            let removed = super::lifecycle::remove_files(store, id)
-                .and_then(|_| containers.delete(id))
-                .map(|_| super::container::emit(store, &rec, "destroy", &[]))
-                .and_then(|_| super::lifecycle::remove_anonymous_volumes(store, &rec));
+            // The files go after the clients are told: the record is gone by then, so
+            // nothing can see the dir any more.
+            let removed = super::lifecycle::set_files_aside(store, id).and_then(|aside| {
+                containers.delete(id)?;
+                super::container::emit(store, &rec, "destroy", &[]);
+                super::lifecycle::remove_anonymous_volumes(store, &rec)?;
+                Ok(aside)
+            });
             hub.finish(code);
-            removed?;
+            drop(removed?);
         }
         break;
     }
