@@ -18,8 +18,13 @@ if [ -z "${BERTH:-}" ]; then
   BERTH=${CARGO_TARGET_DIR:-$PWD/target}/release/berth
 fi
 WORK=$(mktemp -d /tmp/berth-bench.XXXXXX)
+# The default layout: data on the disk (/var/lib/berth), runtime files (bundles, the
+# runtime's state, sockets) on tmpfs (/run/berth). With --root both would be on the
+# disk, so ROOT/run points into /dev/shm.
+RUNDIR=$(mktemp -d /dev/shm/berth-bench-run.XXXXXX)
+mkdir -p "$WORK/root" && ln -s "$RUNDIR" "$WORK/root/run"
 # The root's bridges and nftables table live on the host: remove them too.
-trap '$BERTH --root "$WORK/root" __network-teardown >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+trap '$BERTH --root "$WORK/root" __network-teardown >/dev/null 2>&1 || true; rm -rf "$WORK" "$RUNDIR"' EXIT
 B="$BERTH --root $WORK/root"
 
 # ---- the console idle (issue: console, item 10). Targets with 50 running containers,
@@ -114,7 +119,7 @@ if [ -f "$DEBIAN_ARCHIVE" ] && command -v docker-registry >/dev/null 2>&1; then
   docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
   REG_PID=$!
   # Replaces the trap above: keep its network teardown.
-  trap 'kill $REG_PID 2>/dev/null; $BERTH --root "$WORK/root" __network-teardown >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+  trap 'kill $REG_PID 2>/dev/null; $BERTH --root "$WORK/root" __network-teardown >/dev/null 2>&1 || true; rm -rf "$WORK" "$RUNDIR"' EXIT
   for _ in $(seq 50); do curl -fs "http://$REG/v2/" >/dev/null && break; sleep 0.1; done
   $B load -q -i "$DEBIAN_ARCHIVE" >/dev/null
   $B tag debian:bookworm "$REG/debian:bookworm"

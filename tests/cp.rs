@@ -107,7 +107,12 @@ fn host_tree(dir: &Path) -> std::path::PathBuf {
 
 /// Nothing of a copy is left behind: no scratch dirs, no mounts under the root.
 fn assert_no_leftovers(b: &Berth) {
-    assert!(b.entries("tmp").is_empty(), "tmp: {:?}", b.entries("tmp"));
+    // A `run --rm` deletes its files just after it reports the exit: give it a moment.
+    assert!(
+        common::eventually(5, || b.entries("tmp").is_empty()),
+        "tmp: {:?}",
+        b.entries("tmp")
+    );
     // cp's views are mounted under the store's scratch dir, in private namespaces.
     let scratch = format!("{}/tmp/", s(b.path()));
     let info = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");

@@ -341,13 +341,28 @@ fn links(
     Ok(())
 }
 
-/// Once the container's namespace exists (init made, program not started): loopback
-/// up, one veth per network with its address, the default route, published ports
-/// bound and DNAT'ed, and the embedded DNS socket.
-pub fn wire(rec: &ContainerRecord, prepared: &Prepared, pid: i32) -> Result<Wired> {
-    let ns = File::open(format!("/proc/{pid}/ns/net"))
-        .map_err(|e| Error::io("opening the container's network namespace", e))?;
-    let inside = Netlink::open_in(&ns)?;
+/// A new, empty network namespace for a container, held by the returned file. The
+/// calling thread enters it for a moment and goes back. Made before the container's
+/// init so that [`wire`] can run while the runtime sets the init up.
+pub fn new_namespace() -> Result<File> {
+    let own = File::open("/proc/thread-self/ns/net")
+        .map_err(|e| Error::io("opening this process's network namespace", e))?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| Error::io("creating a network namespace", e.into()))?;
+    let made = File::open("/proc/thread-self/ns/net")
+        .map_err(|e| Error::io("opening the new network namespace", e));
+    nix::sched::setns(&own, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| Error::io("returning to the host's network namespace", e.into()))?;
+    made
+}
+
+/// Wires the container's namespace `ns` before its program starts: loopback up, one
+/// veth per network with its address, the default route, published ports bound and
+/// DNAT'ed, and the embedded DNS socket. Runs on a thread of its own while the
+/// monitor forks the container's init, so it must not take locks the init's code
+/// needs after the fork (the environment, stdio).
+pub fn wire(rec: &ContainerRecord, prepared: &Prepared, ns: &File) -> Result<Wired> {
+    let inside = Netlink::open_in(ns)?;
     inside.set_up(1)?; // lo is always index 1 in a new namespace
     let mut runtime = RuntimeNetwork::default();
     if !prepared.planned.is_empty() {
@@ -355,7 +370,7 @@ pub fn wire(rec: &ContainerRecord, prepared: &Prepared, pid: i32) -> Result<Wire
         let mut routed = false;
         for (i, p) in prepared.planned.iter().enumerate() {
             let iface = format!("eth{i}");
-            let attached = add_interface(&host, &inside, &ns, p, &iface, !routed)?;
+            let attached = add_interface(&host, &inside, ns, p, &iface, !routed)?;
             routed |= !p.net.config.internal;
             runtime.networks.insert(p.net.name.clone(), attached);
         }
@@ -369,7 +384,7 @@ pub fn wire(rec: &ContainerRecord, prepared: &Prepared, pid: i32) -> Result<Wire
     // Served for every bridge container, so a later `network connect` to a user
     // network only has to point resolv.conf at it (as Docker does).
     let dns = if !prepared.planned.is_empty() {
-        Some(dns_server(rec, &ns)?)
+        Some(dns_server(rec, ns)?)
     } else {
         None
     };

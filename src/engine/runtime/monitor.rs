@@ -460,7 +460,21 @@ fn run_once(
         }
         network::Mode::None | network::Mode::Bridge => (spec::NetNs::New, dir.clone()),
     };
-    let own_netns = netns == spec::NetNs::New;
+    // The container's own namespace is made here, not by the runtime, so that its
+    // interfaces are wired while the runtime sets up the init (see below). The init
+    // joins it through our fd.
+    let made_netns = match netns {
+        spec::NetNs::New => Some(network::setup::new_namespace()?),
+        _ => None,
+    };
+    let netns = match &made_netns {
+        Some(ns) => spec::NetNs::Made(PathBuf::from(format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            ns.as_raw_fd()
+        ))),
+        None => netns,
+    };
     let mut lease = NetLease {
         store,
         id,
@@ -546,11 +560,26 @@ fn run_once(
             .with_stderr(stderr);
         ours = Some(keep);
     }
-    let built = builder
-        .as_init(&bundle)
-        .with_systemd(false)
-        .with_detach(true)
-        .build();
+    // Networking runs on a thread while libcontainer forks the init and sets it up: it
+    // only needs the namespace, which exists already. The init waits for `start`.
+    let (built, wiring) = std::thread::scope(|scope| {
+        let wiring = made_netns
+            .as_ref()
+            .map(|ns| scope.spawn(|| network::setup::wire(rec, &prepared, ns)));
+        let built = builder
+            .as_init(&bundle)
+            .with_systemd(false)
+            .with_detach(true)
+            .build();
+        let wiring = wiring.map(|w| {
+            w.join().unwrap_or_else(|_| {
+                Err(Error::Other(
+                    "setting up the container's network failed".into(),
+                ))
+            })
+        });
+        (built, wiring)
+    });
     let mut container = match built {
         Ok(c) => c,
         Err(e) => {
@@ -611,21 +640,17 @@ fn run_once(
             });
         }
     };
-    let mut wired = None;
-    if own_netns {
-        // Before the program runs, so it finds its network (and 127.0.0.1) ready.
-        let init = container.pid().map(|p| p.as_raw()).unwrap_or(0);
-        match network::setup::wire(rec, &prepared, init) {
-            Ok(w) => wired = Some(w),
-            Err(e) => {
-                let _ = container.delete(true);
-                return Err(Failure::BeforeStart {
-                    code: 125,
-                    message: e.to_string(),
-                });
-            }
+    let mut wired = match wiring {
+        Some(Ok(w)) => Some(w),
+        Some(Err(e)) => {
+            let _ = container.delete(true);
+            return Err(Failure::BeforeStart {
+                code: 125,
+                message: e.to_string(),
+            });
         }
-    }
+        None => None,
+    };
     if let Err(e) = container.start() {
         let _ = container.delete(true);
         return Err(Failure::BeforeStart {

@@ -72,6 +72,16 @@ pub enum NetNs {
     Host,
     /// An existing namespace file (container:<id> networking).
     Path(PathBuf),
+    /// A new namespace berth made for this container (see `network::setup::
+    /// new_namespace`), joined by its path: the container's own, as with `New`.
+    Made(PathBuf),
+}
+
+impl NetNs {
+    /// Whether the container has a network namespace of its own.
+    pub fn is_own(&self) -> bool {
+        matches!(self, NetNs::New | NetNs::Made(_))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -430,7 +440,9 @@ pub(crate) fn build_spec_with(input: &SpecInput, host: &Host) -> Result<Spec, Sp
     match &input.netns {
         NetNs::New => namespaces.push(ns(LinuxNamespaceType::Network, None)),
         NetNs::Host => {}
-        NetNs::Path(p) => namespaces.push(ns(LinuxNamespaceType::Network, Some(p.clone()))),
+        NetNs::Path(p) | NetNs::Made(p) => {
+            namespaces.push(ns(LinuxNamespaceType::Network, Some(p.clone())))
+        }
     }
     if !uts_host {
         namespaces.push(ns(LinuxNamespaceType::Uts, None));
@@ -519,7 +531,7 @@ pub(crate) fn build_spec_with(input: &SpecInput, host: &Host) -> Result<Spec, Sp
     // Sysctls: Docker's safe defaults for a private network namespace, the NIS domain,
     // then the user's (which win).
     let mut sysctl: HashMap<String, String> = HashMap::new();
-    if input.netns == NetNs::New {
+    if input.netns.is_own() {
         if host.sysctl_ping_group_range {
             sysctl.insert("net.ipv4.ping_group_range".into(), "0 2147483647".into());
         }
@@ -2947,6 +2959,13 @@ mod tests {
         let s = build_full(&f, &cfg(), &hc, &[], NetNs::Path(p.clone()), &host()).unwrap();
         let net = linux(&s).namespaces().clone().unwrap()[1].clone();
         assert_eq!((net.typ(), net.path().clone()), (Network, Some(p)));
+        // Joined the same way, but the container's own: the defaults for a new one.
+        let m = PathBuf::from("/proc/42/fd/7");
+        let s = build_full(&f, &cfg(), &hc, &[], NetNs::Made(m.clone()), &host()).unwrap();
+        let net = linux(&s).namespaces().clone().unwrap()[1].clone();
+        assert_eq!((net.typ(), net.path().clone()), (Network, Some(m)));
+        let sysctl = linux(&s).sysctl().clone().unwrap();
+        assert_eq!(sysctl["net.ipv4.ip_unprivileged_port_start"], "0");
         let hc = HostConfig {
             pid_mode: Some("host".into()),
             uts_mode: Some("host".into()),
