@@ -155,7 +155,10 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
             .rev()
             .map(|c| Ok(store.paths.layer_diff(parse_digest(c)?)))
             .collect::<Result<Vec<_>>>()?;
-        crate::engine::runtime::initlayer::make(&dir, &lowers)?;
+        // Shared by the image's containers (its own only for an image without layers).
+        if !crate::engine::runtime::initlayer::ensure_shared(&lowers, &store.paths.tmp())? {
+            crate::engine::runtime::initlayer::make(&dir, &lowers)?;
+        }
         hc.network_mode = Some(crate::engine::network::plan_create(
             store,
             &id,

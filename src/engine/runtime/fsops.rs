@@ -33,8 +33,9 @@ pub fn image_lowers(store: &Store, rec: &ContainerRecord) -> Result<Vec<PathBuf>
 /// (when it has one) over its image's layer dirs.
 pub fn container_lowers(store: &Store, rec: &ContainerRecord) -> Result<Vec<PathBuf>> {
     let dir = paths::container_dir(store, &rec.id);
-    let mut lowers: Vec<PathBuf> = super::initlayer::lower(&dir).into_iter().collect();
-    lowers.extend(image_lowers(store, rec)?);
+    let image = image_lowers(store, rec)?;
+    let mut lowers: Vec<PathBuf> = super::initlayer::lower(&dir, &image).into_iter().collect();
+    lowers.extend(image);
     Ok(lowers)
 }
 

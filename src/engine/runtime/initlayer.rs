@@ -6,8 +6,11 @@
 //! image carried empty copies) and the size of the container's changes, where Docker's
 //! show nothing.
 //!
-//! Made once at create, under the container dir; containers created before it existed
-//! simply have none (see [`lower`]).
+//! Its content depends only on the image, so it is made once per image and shared:
+//! beside the image's topmost layer (`layers/<chain>/init`, removed with that layer).
+//! Containers of an image without layers get their own, under the container dir, as
+//! did containers created before the sharing; containers older still have none (see
+//! [`lower`]).
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt};
@@ -27,11 +30,45 @@ const ETC_FILES: [&str; 3] = ["hostname", "hosts", "resolv.conf"];
 /// lacks them, so an image's own dirs keep their attributes.
 const ROOT_DIRS: [&str; 3] = ["proc", "sys", "dev"];
 
-/// The container's init layer dir, if it has one (containers made before it existed
-/// do not).
-pub fn lower(container_dir: &Path) -> Option<PathBuf> {
-    let p = container_dir.join(DIR);
-    p.is_dir().then_some(p)
+/// The init layer under a container whose image's layer dirs are `image_lowers`
+/// (topmost first): its own if it has one, else its image's shared one, if any.
+pub fn lower(container_dir: &Path, image_lowers: &[PathBuf]) -> Option<PathBuf> {
+    let own = container_dir.join(DIR);
+    if own.is_dir() {
+        return Some(own);
+    }
+    shared_path(image_lowers).filter(|p| p.is_dir())
+}
+
+/// Where the shared init layer of an image with layer dirs `lowers` lives: beside its
+/// topmost layer's `diff` dir (None for an image without layers).
+fn shared_path(lowers: &[PathBuf]) -> Option<PathBuf> {
+    lowers.first()?.parent().map(|layer| layer.join(DIR))
+}
+
+/// Makes sure the shared init layer of an image with layer dirs `lowers` exists. It is
+/// built in a scratch dir under `scratch` and renamed into place, so concurrent
+/// creates never see half of one. False for an image without layers: its containers
+/// need their own ([`make`]).
+pub fn ensure_shared(lowers: &[PathBuf], scratch: &Path) -> Result<bool> {
+    let Some(target) = shared_path(lowers) else {
+        return Ok(false);
+    };
+    if target.is_dir() {
+        return Ok(true);
+    }
+    let tmp = crate::engine::store::tmp::TmpDir::new(scratch)?;
+    let made = tmp.path().join(DIR);
+    make_at(&made, lowers)?;
+    match fs::rename(&made, &target) {
+        Ok(()) => Ok(true),
+        // Another create placed it first: the same content.
+        Err(_) if target.is_dir() => Ok(true),
+        Err(e) => Err(Error::io(
+            format!("placing the init layer {}", target.display()),
+            e,
+        )),
+    }
 }
 
 /// What the image has at a top-level name, looking through `lowers` (topmost first)
@@ -58,7 +95,12 @@ fn find_top_level(lowers: &[PathBuf], name: &str) -> Found {
 /// Makes `container_dir/init` for an image whose layer dirs are `lowers` (topmost
 /// first).
 pub fn make(container_dir: &Path, lowers: &[PathBuf]) -> Result<()> {
-    let root = container_dir.join(DIR);
+    make_at(&container_dir.join(DIR), lowers)
+}
+
+/// Makes an init layer at `root` for an image whose layer dirs are `lowers`.
+fn make_at(root: &Path, lowers: &[PathBuf]) -> Result<()> {
+    let root = root.to_path_buf();
     let io = |what: &str, p: &Path, e: std::io::Error| {
         Error::io(format!("making the init layer: {what} {}", p.display()), e)
     };
@@ -147,7 +189,7 @@ mod tests {
         .expect("a whiteout (tests run as root)");
         fs::write(top.join("dev"), b"not a dir").expect("write");
         make(&ctr, &[top.clone(), base.clone()]).expect("init layer");
-        let init = lower(&ctr).expect("an init layer");
+        let init = lower(&ctr, &[top.clone(), base.clone()]).expect("an init layer");
         for f in ETC_FILES {
             let m = fs::metadata(init.join("etc").join(f)).expect("placeholder");
             assert!(m.is_file() && m.len() == 0, "{f}");
@@ -160,6 +202,36 @@ mod tests {
     }
 
     #[test]
+    fn shared_beside_the_top_layer_and_own_ones_first() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let (layers, scratch, ctr) = (
+            d.path().join("layers"),
+            d.path().join("tmp"),
+            d.path().join("c"),
+        );
+        let (top, base) = (layers.join("t").join("diff"), layers.join("b").join("diff"));
+        for p in [&top, &base, &ctr] {
+            fs::create_dir_all(p).expect("mkdir");
+        }
+        fs::create_dir(base.join("etc")).expect("mkdir");
+        let image = [top.clone(), base.clone()];
+        assert_eq!(lower(&ctr, &image), None, "none made yet");
+        assert!(ensure_shared(&image, &scratch).expect("shared"));
+        let shared = layers.join("t").join(DIR);
+        assert_eq!(lower(&ctr, &image), Some(shared.clone()));
+        assert!(shared.join("etc/hosts").is_file() && shared.join("proc").is_dir());
+        // A second create finds it; nothing is left in the scratch dir either time.
+        assert!(ensure_shared(&image, &scratch).expect("again"));
+        assert_eq!(fs::read_dir(&scratch).expect("tmp").count(), 0);
+        // A container with its own (made before the sharing) keeps using it.
+        make(&ctr, &image).expect("own");
+        assert_eq!(lower(&ctr, &image), Some(ctr.join(DIR)));
+        // An image without layers has no shared one.
+        assert!(!ensure_shared(&[], &scratch).expect("no layers"));
+        assert_eq!(lower(&d.path().join("other"), &[]), None);
+    }
+
+    #[test]
     fn an_etc_symlink_is_left_alone() {
         let d = tempfile::tempdir().expect("tempdir");
         let (img, ctr) = (d.path().join("img"), d.path().join("c"));
@@ -168,12 +240,13 @@ mod tests {
         std::os::unix::fs::symlink("usr/etc", img.join("etc")).expect("symlink");
         make(&ctr, &[img]).expect("init layer");
         assert!(!ctr.join(DIR).join("etc").exists());
-        assert!(lower(&ctr).is_some());
+        assert!(lower(&ctr, &[]).is_some());
     }
 
     #[test]
     fn containers_made_before_have_none() {
         let d = tempfile::tempdir().expect("tempdir");
-        assert_eq!(lower(d.path()), None);
+        let img = d.path().join("layers/x/diff");
+        assert_eq!(lower(d.path(), &[img]), None);
     }
 }
