@@ -126,8 +126,14 @@ pub fn write(dir: &Path, hc: &HostConfig, input: &EtcInput) -> Result<()> {
         ("resolv.conf", resolv_conf(hc, input, &host)),
     ];
     for (name, text) in files {
+        let path = dir.join(name);
+        // A start rewrites what its create wrote: unchanged files are left alone (a
+        // rewrite costs a truncate and a block allocation on disk).
+        if fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+            continue;
+        }
         // Replaced in place (not renamed over): a running container bind-mounts them.
-        fs::write(dir.join(name), text).ctx(|| format!("writing {}/{name}", dir.display()))?;
+        fs::write(&path, text).ctx(|| format!("writing {}/{name}", dir.display()))?;
     }
     Ok(())
 }
