@@ -360,7 +360,9 @@ pub fn new_namespace() -> Result<File> {
 /// veth per network with its address, the default route, published ports bound and
 /// DNAT'ed, and the embedded DNS socket. Runs on a thread of its own while the
 /// monitor forks the container's init, so it must not take locks the init's code
-/// needs after the fork (the environment, stdio).
+/// needs after the fork (the environment, stdio), nor spawn a process it talks to
+/// through a pipe: the init would hold a copy of the pipe's end until it execs, after
+/// this function returns.
 pub fn wire(rec: &ContainerRecord, prepared: &Prepared, ns: &File) -> Result<Wired> {
     let inside = Netlink::open_in(ns)?;
     inside.set_up(1)?; // lo is always index 1 in a new namespace
