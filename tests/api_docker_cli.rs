@@ -65,6 +65,51 @@ fn version_info_and_run_rm() {
     assert!(err.contains("registry-1.docker.io"), "{err}");
 }
 
+/// Command lines of the monitor processes of container `id`.
+fn monitors_of(id: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains("__monitor") && c.contains(id))
+        .collect()
+}
+
+/// A container created through the API gets its monitor at the create, in standby, and
+/// the start goes to that process; one removed unstarted takes its standby with it.
+#[test]
+fn the_start_goes_to_the_monitor_spawned_at_the_create() {
+    let b = with_busybox();
+    let s = Server::start(&b);
+    let id = s.ok(&["create", "busybox", "sh", "-c", "echo from-standby; sleep 30"]);
+    let id = id.trim();
+    assert!(
+        eventually(10, || monitors_of(id).len() == 1),
+        "a standby monitor: {:?}",
+        monitors_of(id)
+    );
+    assert!(monitors_of(id)[0].contains("--standby"));
+    s.ok(&["start", id]);
+    let mons = monitors_of(id);
+    assert!(
+        mons.len() == 1 && mons[0].contains("--standby"),
+        "the standby runs the container, no second monitor: {mons:?}"
+    );
+    assert!(eventually(10, || s.ok(&["logs", id]) == "from-standby\n"));
+    s.ok(&["rm", "-f", id]);
+
+    let id = s.ok(&["create", "busybox", "true"]);
+    let id = id.trim();
+    assert!(eventually(10, || monitors_of(id).len() == 1));
+    s.ok(&["rm", id]);
+    assert!(
+        eventually(10, || monitors_of(id).is_empty()),
+        "the removed container's standby exits: {:?}",
+        monitors_of(id)
+    );
+}
+
 #[test]
 fn detached_container_logs_exec_cp_and_friends() {
     let b = with_busybox();

@@ -102,6 +102,17 @@ async fn create(
     // the first cgroup move overlaps with the rest (see prewarm_attach).
     crate::engine::runtime::cgroups::prewarm_attach();
     let id = blocking(&st.engine, move |e| Ok(e.container_create(name, body)?)).await?;
+    // Clients start what they create, mostly right away (`docker run`): the monitor's
+    // process start overlaps the client's next requests (see runtime/standby.rs).
+    {
+        let (st, id) = (st.clone(), id.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Ok((standby, mut first)) = st.engine.container_standby(&id) {
+                st.put_standby(&id, standby);
+                let _ = first.wait();
+            }
+        });
+    }
     Ok((
         StatusCode::CREATED,
         Json(ContainerCreateResponse {
@@ -216,7 +227,11 @@ pub async fn start_container(st: &AppState, id: &str) -> ApiResult<bool> {
         }
     };
     let rid = rec.id.clone();
-    let started = blocking(&st.engine, move |e| Ok(e.container_start(&rid, Some(fd))?)).await?;
+    let standby = st.take_standby(&rec.id);
+    let started = blocking(&st.engine, move |e| {
+        Ok(e.container_start_standby(&rid, Some(fd), standby.as_ref())?)
+    })
+    .await?;
     if let Err(failed) = started {
         if rec.config.host_config.auto_remove == Some(true) {
             // As dockerd: an auto-removed container that cannot start is removed (the
@@ -364,11 +379,12 @@ async fn remove(
         ));
     }
     let (force, volumes) = (q.flag("force"), q.flag("v"));
-    blocking(&st.engine, move |e| {
-        e.container_remove(&id, force, volumes)?;
-        Ok(())
+    let removed = blocking(&st.engine, move |e| {
+        Ok(e.container_remove(&id, force, volumes)?)
     })
     .await?;
+    // Its standby monitor (if it was never started) sees the end of its socket and exits.
+    st.take_standby(&removed);
     Ok(no_content())
 }
 
@@ -503,6 +519,9 @@ async fn prune(State(st): State<AppState>, RawQuery(raw): RawQuery) -> ApiResult
     let filters = q(&raw).filters()?;
     check_filter_keys(&filters, &[])?;
     let (ids, bytes) = blocking(&st.engine, |e| Ok(e.container_prune()?)).await?;
+    for id in &ids {
+        st.take_standby(id);
+    }
     Ok(Json(ContainerPruneResponse {
         containers_deleted: Some(ids),
         space_reclaimed: Some(i64::try_from(bytes).unwrap_or(i64::MAX)),

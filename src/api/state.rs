@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
 use super::exec::ExecSession;
+use crate::engine::runtime::standby::Standby;
 use crate::engine::Engine;
 
 #[derive(Clone)]
@@ -26,6 +27,8 @@ struct Inner {
     /// Per container: (exits seen, last exit code). `wait` subscribes before looking.
     exits: Mutex<HashMap<String, watch::Sender<(u64, i64)>>>,
     execs: Mutex<HashMap<String, ExecSession>>,
+    /// Standby monitors of created containers, for their coming start.
+    standbys: Mutex<HashMap<String, Standby>>,
 }
 
 /// A poisoned lock only means another request panicked mid-update of a map of
@@ -94,6 +97,19 @@ impl AppState {
         if map.get(id).is_some_and(|tx| tx.receiver_count() == 0) {
             map.remove(id);
         }
+    }
+
+    /// Keeps the standby monitor of created container `id` (and lets go of those too
+    /// old to take a start: they exit by themselves).
+    pub fn put_standby(&self, id: &str, standby: Standby) {
+        let mut map = lock(&self.inner.standbys);
+        map.retain(|_, s| s.usable());
+        map.insert(id.to_string(), standby);
+    }
+
+    /// The standby monitor for the start of `id`, if any.
+    pub fn take_standby(&self, id: &str) -> Option<Standby> {
+        lock(&self.inner.standbys).remove(id)
     }
 
     pub fn execs(&self) -> MutexGuard<'_, HashMap<String, ExecSession>> {

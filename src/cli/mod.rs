@@ -268,6 +268,9 @@ pub enum Command {
         id: String,
         #[arg(long)]
         attach_fd: bool,
+        /// Wait for the start on a control socket (see runtime/standby.rs)
+        #[arg(long)]
+        standby: bool,
     },
 }
 
@@ -329,9 +332,16 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Monitor { .. } | Command::ExecHelper { .. } => {
             let code = match &command {
-                Command::Monitor { id, attach_fd } => {
-                    crate::engine::runtime::monitor::main(cli.root.as_deref(), id, *attach_fd)
-                }
+                Command::Monitor {
+                    id,
+                    attach_fd,
+                    standby,
+                } => crate::engine::runtime::monitor::main(
+                    cli.root.as_deref(),
+                    id,
+                    *attach_fd,
+                    *standby,
+                ),
                 Command::ExecHelper {
                     id,
                     config,

@@ -240,7 +240,28 @@ impl Engine {
         name_or_id: &str,
         attach: Option<std::os::fd::OwnedFd>,
     ) -> Result<std::result::Result<(), runtime::lifecycle::StartError>> {
-        runtime::lifecycle::start(&self.store, name_or_id, attach)
+        runtime::lifecycle::start(&self.store, name_or_id, attach, None)
+    }
+
+    /// `start` through the container's standby monitor when it can take it (else as
+    /// [`Engine::container_start`]).
+    pub fn container_start_standby(
+        &self,
+        name_or_id: &str,
+        attach: Option<std::os::fd::OwnedFd>,
+        standby: Option<&runtime::standby::Standby>,
+    ) -> Result<std::result::Result<(), runtime::lifecycle::StartError>> {
+        runtime::lifecycle::start(&self.store, name_or_id, attach, standby)
+    }
+
+    /// Spawns a standby monitor for created container `id` (see runtime/standby.rs),
+    /// for a spawner that lives on and expects the start soon. The returned process
+    /// exits at once: reap it.
+    pub fn container_standby(
+        &self,
+        id: &str,
+    ) -> Result<(runtime::standby::Standby, std::process::Child)> {
+        runtime::standby::spawn(&self.store, id)
     }
 
     /// `exec`: starts `cfg` in the running container. With `attach` (as for start), that

@@ -120,13 +120,18 @@ pub fn start(
     store: &Store,
     name_or_id: &str,
     attach: Option<std::os::fd::OwnedFd>,
+    standby: Option<&super::standby::Standby>,
 ) -> Result<std::result::Result<(), StartError>> {
     let rec = get(store, name_or_id)?;
     if rec.state.running {
         return Ok(Ok(()));
     }
     Containers::new(store).update_state(&rec.id, |s| s.manually_stopped = false)?;
-    match monitor::spawn(store, &rec.id, attach)? {
+    let ready = match standby.and_then(|s| monitor::start_standby(s, attach.as_ref())) {
+        Some(ready) => ready,
+        None => monitor::spawn(store, &rec.id, attach)?,
+    };
+    match ready {
         Ready::Started => Ok(Ok(())),
         Ready::Failed { code, message } => Ok(Err(StartError { code, message })),
     }

@@ -20,5 +20,6 @@ pub mod paths;
 pub mod relay;
 pub mod seccomp;
 pub mod spec;
+pub mod standby;
 pub mod stats;
 pub mod top;

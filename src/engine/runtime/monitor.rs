@@ -89,10 +89,51 @@ pub fn spawn_helper(
     args: &[&str],
     attach: Option<OwnedFd>,
 ) -> Result<Ready> {
-    use std::os::unix::process::CommandExt;
     crate::engine::runtime::cgroups::prewarm_attach();
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::io("creating the monitor pipe", e.into()))?;
+    let mut all: Vec<&str> = args.to_vec();
+    if attach.is_some() {
+        all.push("--attach-fd");
+    }
+    let wr_fd = wr.as_raw_fd();
+    let attach_fd = attach.as_ref().map(|f| f.as_raw_fd());
+    let mut child = spawn_process(store, id, &all, move || {
+        dup_to(wr_fd, READY_FD)?;
+        if let Some(fd) = attach_fd {
+            dup_to(fd, ATTACH_FD)?;
+        }
+        Ok(())
+    })?;
+    drop(wr);
+    drop(attach);
+    let ready = read_ready(rd);
+    // The first fork exits at once after handing over to the detached grandchild.
+    let _ = child.wait();
+    Ok(ready.unwrap_or_else(|| Ready::decode("")))
+}
+
+/// Starts `id` through its standby monitor (see standby.rs) and waits for its report.
+/// None when the standby did not take the start: spawn a new monitor instead.
+pub fn start_standby(standby: &super::standby::Standby, attach: Option<&OwnedFd>) -> Option<Ready> {
+    crate::engine::runtime::cgroups::prewarm_attach();
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ok()?;
+    if !standby.hand_over(&wr, attach) {
+        return None;
+    }
+    drop(wr);
+    read_ready(rd)
+}
+
+/// Execs `berth [--root R] ARGS` with stderr in the container's monitor.log; `fds` runs
+/// between fork and exec to place inherited descriptors (async-signal-safe calls only).
+pub(super) fn spawn_process(
+    store: &Store,
+    id: &str,
+    args: &[&str],
+    fds: impl FnMut() -> std::io::Result<()> + Send + Sync + 'static,
+) -> Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().ctx(|| "finding the berth executable".to_string())?;
     let log = fs::OpenOptions::new()
         .create(true)
@@ -106,31 +147,27 @@ pub fn spawn_helper(
     // BERTH_ROOT would otherwise override the system defaults the spawner used.
     cmd.env_remove("BERTH_ROOT")
         .args(args)
-        .args(attach.is_some().then_some("--attach-fd"))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(log);
-    let wr_fd = wr.as_raw_fd();
-    let attach_fd = attach.as_ref().map(|f| f.as_raw_fd());
-    // SAFETY: between fork and exec only dup2 runs, which is async-signal-safe.
+    // SAFETY: `fds` only calls async-signal-safe functions (dup2), as its contract says.
     unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(wr_fd, READY_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if let Some(fd) = attach_fd {
-                if libc::dup2(fd, ATTACH_FD) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
+        cmd.pre_exec(fds);
     }
-    let mut child = cmd
-        .spawn()
-        .ctx(|| format!("starting berth {}", args.first().unwrap_or(&"")))?;
-    drop(wr);
-    drop(attach);
+    cmd.spawn()
+        .ctx(|| format!("starting berth {}", args.first().unwrap_or(&"")))
+}
+
+pub(super) fn dup_to(fd: RawFd, to: RawFd) -> std::io::Result<()> {
+    // SAFETY: dup2 is async-signal-safe; it runs between fork and exec.
+    if unsafe { libc::dup2(fd, to) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The helper's first report line; None when it closed the pipe without one.
+fn read_ready(rd: OwnedFd) -> Option<Ready> {
     let mut f = fs::File::from(rd);
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
@@ -142,9 +179,7 @@ pub fn spawn_helper(
             _ => break,
         }
     }
-    // The first fork exits at once after handing over to the detached grandchild.
-    let _ = child.wait();
-    Ok(Ready::decode(&String::from_utf8_lossy(&line)))
+    (!line.is_empty()).then(|| Ready::decode(&String::from_utf8_lossy(&line)))
 }
 
 /// Tells the spawner the outcome of the first start; later restarts report nothing.
@@ -195,18 +230,30 @@ pub fn detach(attach_fd: bool) -> Option<Detached> {
     })
 }
 
-/// Entry point of `__monitor`. Returns the process exit code.
-pub fn main(root: Option<&Path>, id: &str, attach_fd: bool) -> i32 {
+/// Entry point of `__monitor`. With `standby`, READY_FD is a control socket on which
+/// the start comes later (see standby.rs). Returns the process exit code.
+pub fn main(root: Option<&Path>, id: &str, attach_fd: bool, standby: bool) -> i32 {
     // The first child returns to the spawner at once; the grandchild, in its own
     // session, owns the container. Done before opening anything (SQLite, files).
     let Some(Detached {
         mut ready,
-        first_client,
-    }) = detach(attach_fd)
+        mut first_client,
+    }) = detach(attach_fd && !standby)
     else {
         return 0;
     };
-    let store = match Store::open(root) {
+    let store = Store::open(root);
+    if standby {
+        let Some(control) = ready.take().map(|f| UnixStream::from(OwnedFd::from(f))) else {
+            return 1;
+        };
+        let Some((pipe, client)) = super::standby::wait_for_start(&control) else {
+            return 0;
+        };
+        ready = Some(fs::File::from(pipe));
+        first_client = client.map(UnixStream::from);
+    }
+    let store = match store {
         Ok(s) => s,
         Err(e) => {
             report(
