@@ -82,7 +82,13 @@ fn monitors_of(id: &str) -> Vec<String> {
 fn the_start_goes_to_the_monitor_spawned_at_the_create() {
     let b = with_busybox();
     let s = Server::start(&b);
-    let id = s.ok(&["create", "busybox", "sh", "-c", "echo from-standby; sleep 30"]);
+    let id = s.ok(&[
+        "create",
+        "busybox",
+        "sh",
+        "-c",
+        "echo from-standby; sleep 30",
+    ]);
     let id = id.trim();
     assert!(
         eventually(10, || monitors_of(id).len() == 1),

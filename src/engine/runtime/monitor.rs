@@ -247,6 +247,10 @@ pub fn main(root: Option<&Path>, id: &str, attach_fd: bool, standby: bool) -> i3
         let Some(control) = ready.take().map(|f| UnixStream::from(OwnedFd::from(f))) else {
             return 1;
         };
+        // The first query of a connection reads the schema: done while we wait.
+        if let Ok(s) = &store {
+            let _ = Containers::new(s).get(id);
+        }
         let Some((pipe, client)) = super::standby::wait_for_start(&control) else {
             return 0;
         };
