@@ -124,6 +124,27 @@ fn default_bridge_gives_an_address_route_and_outbound_nat() {
     assert_eq!(first, second);
 }
 
+/// Sysctls for the container's own interface: the interfaces exist before the
+/// runtime applies sysctls (as with Docker), every time.
+#[test]
+fn sysctls_can_name_the_containers_eth0() {
+    let b = with_busybox();
+    for _ in 0..5 {
+        let r = b
+            .run(&[
+                "run",
+                "--rm",
+                "--sysctl",
+                "net.ipv4.conf.eth0.route_localnet=1",
+                "busybox",
+                "cat",
+                "/proc/sys/net/ipv4/conf/eth0/route_localnet",
+            ])
+            .ok();
+        assert_eq!(r.stdout, "1\n");
+    }
+}
+
 fn inspect_ip_of_run(b: &Berth) -> String {
     b.run(&[
         "run",

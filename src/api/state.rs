@@ -107,9 +107,13 @@ impl AppState {
         map.insert(id.to_string(), standby);
     }
 
-    /// The standby monitor for the start of `id`, if any.
+    /// The standby monitor for the start of `id`, if any. Also lets go of those too old
+    /// to take a start (one registered after its container's start or removal).
     pub fn take_standby(&self, id: &str) -> Option<Standby> {
-        lock(&self.inner.standbys).remove(id)
+        let mut map = lock(&self.inner.standbys);
+        let taken = map.remove(id);
+        map.retain(|_, s| s.usable());
+        taken
     }
 
     pub fn execs(&self) -> MutexGuard<'_, HashMap<String, ExecSession>> {

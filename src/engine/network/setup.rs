@@ -342,8 +342,8 @@ fn links(
 }
 
 /// A new, empty network namespace for a container, held by the returned file. The
-/// calling thread enters it for a moment and goes back. Made before the container's
-/// init so that [`wire`] can run while the runtime sets the init up.
+/// calling thread enters it for a moment and goes back. Made by the monitor before the
+/// container's init, so that [`wire`] can run while the monitor prepares the rest.
 pub fn new_namespace() -> Result<File> {
     let own = File::open("/proc/thread-self/ns/net")
         .map_err(|e| Error::io("opening this process's network namespace", e))?;
@@ -358,11 +358,8 @@ pub fn new_namespace() -> Result<File> {
 
 /// Wires the container's namespace `ns` before its program starts: loopback up, one
 /// veth per network with its address, the default route, published ports bound and
-/// DNAT'ed, and the embedded DNS socket. Runs on a thread of its own while the
-/// monitor forks the container's init, so it must not take locks the init's code
-/// needs after the fork (the environment, stdio), nor spawn a process it talks to
-/// through a pipe: the init would hold a copy of the pipe's end until it execs, after
-/// this function returns.
+/// DNAT'ed, and the embedded DNS socket. The monitor runs it on a thread of its own
+/// and joins it before the runtime forks the init.
 pub fn wire(rec: &ContainerRecord, prepared: &Prepared, ns: &File) -> Result<Wired> {
     let inside = Netlink::open_in(ns)?;
     inside.set_up(1)?; // lo is always index 1 in a new namespace

@@ -24,6 +24,10 @@ pub struct ContainerConfig {
     /// Volumes and binds, resolved at create time.
     #[serde(default)]
     pub mounts: Vec<crate::engine::runtime::mounts::MountPoint>,
+    /// Whether the container sits on its image's shared init layer (see initlayer.rs);
+    /// false for containers made before the sharing, which keep their own or none.
+    #[serde(default)]
+    pub shared_init_layer: bool,
 }
 
 /// Docker's State object plus what berth's monitor needs.

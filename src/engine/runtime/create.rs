@@ -156,7 +156,8 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
             .map(|c| Ok(store.paths.layer_diff(parse_digest(c)?)))
             .collect::<Result<Vec<_>>>()?;
         // Shared by the image's containers (its own only for an image without layers).
-        if !crate::engine::runtime::initlayer::ensure_shared(&lowers, &store.paths.tmp())? {
+        let shared = crate::engine::runtime::initlayer::ensure_shared(&lowers, &store.paths.tmp())?;
+        if !shared {
             crate::engine::runtime::initlayer::make(&dir, &lowers)?;
         }
         hc.network_mode = Some(crate::engine::network::plan_create(
@@ -183,6 +184,7 @@ pub fn create(store: &Store, opts: CreateOptions) -> Result<String> {
                 host_config: hc,
                 image: image_id,
                 mounts,
+                shared_init_layer: shared,
             },
             state: State::created(),
         };

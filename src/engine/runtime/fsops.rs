@@ -34,7 +34,10 @@ pub fn image_lowers(store: &Store, rec: &ContainerRecord) -> Result<Vec<PathBuf>
 pub fn container_lowers(store: &Store, rec: &ContainerRecord) -> Result<Vec<PathBuf>> {
     let dir = paths::container_dir(store, &rec.id);
     let image = image_lowers(store, rec)?;
-    let mut lowers: Vec<PathBuf> = super::initlayer::lower(&dir, &image).into_iter().collect();
+    let shared = rec.config.shared_init_layer;
+    let mut lowers: Vec<PathBuf> = super::initlayer::lower(&dir, &image, shared)
+        .into_iter()
+        .collect();
     lowers.extend(image);
     Ok(lowers)
 }

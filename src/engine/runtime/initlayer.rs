@@ -8,9 +8,9 @@
 //!
 //! Its content depends only on the image, so it is made once per image and shared:
 //! beside the image's topmost layer (`layers/<chain>/init`, removed with that layer).
-//! Containers of an image without layers get their own, under the container dir, as
-//! did containers created before the sharing; containers older still have none (see
-//! [`lower`]).
+//! The container's record says whether it sits on it. Containers of an image without
+//! layers get their own, under the container dir, as did containers created before the
+//! sharing; containers older still have none (see [`lower`]).
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt};
@@ -31,13 +31,15 @@ const ETC_FILES: [&str; 3] = ["hostname", "hosts", "resolv.conf"];
 const ROOT_DIRS: [&str; 3] = ["proc", "sys", "dev"];
 
 /// The init layer under a container whose image's layer dirs are `image_lowers`
-/// (topmost first): its own if it has one, else its image's shared one, if any.
-pub fn lower(container_dir: &Path, image_lowers: &[PathBuf]) -> Option<PathBuf> {
-    let own = container_dir.join(DIR);
-    if own.is_dir() {
-        return Some(own);
+/// (topmost first): its image's shared one when it was created on it (`shared`), else
+/// its own if it has one. A container made before either keeps none: a layer slipped
+/// under an existing upper dir would change what it sees.
+pub fn lower(container_dir: &Path, image_lowers: &[PathBuf], shared: bool) -> Option<PathBuf> {
+    if shared {
+        return shared_path(image_lowers).filter(|p| p.is_dir());
     }
-    shared_path(image_lowers).filter(|p| p.is_dir())
+    let own = container_dir.join(DIR);
+    own.is_dir().then_some(own)
 }
 
 /// Where the shared init layer of an image with layer dirs `lowers` lives: beside its
@@ -189,7 +191,7 @@ mod tests {
         .expect("a whiteout (tests run as root)");
         fs::write(top.join("dev"), b"not a dir").expect("write");
         make(&ctr, &[top.clone(), base.clone()]).expect("init layer");
-        let init = lower(&ctr, &[top.clone(), base.clone()]).expect("an init layer");
+        let init = lower(&ctr, &[top.clone(), base.clone()], false).expect("an init layer");
         for f in ETC_FILES {
             let m = fs::metadata(init.join("etc").join(f)).expect("placeholder");
             assert!(m.is_file() && m.len() == 0, "{f}");
@@ -215,20 +217,21 @@ mod tests {
         }
         fs::create_dir(base.join("etc")).expect("mkdir");
         let image = [top.clone(), base.clone()];
-        assert_eq!(lower(&ctr, &image), None, "none made yet");
+        assert_eq!(lower(&ctr, &image, true), None, "none made yet");
         assert!(ensure_shared(&image, &scratch).expect("shared"));
         let shared = layers.join("t").join(DIR);
-        assert_eq!(lower(&ctr, &image), Some(shared.clone()));
+        assert_eq!(lower(&ctr, &image, true), Some(shared.clone()));
         assert!(shared.join("etc/hosts").is_file() && shared.join("proc").is_dir());
         // A second create finds it; nothing is left in the scratch dir either time.
         assert!(ensure_shared(&image, &scratch).expect("again"));
         assert_eq!(fs::read_dir(&scratch).expect("tmp").count(), 0);
-        // A container with its own (made before the sharing) keeps using it.
+        // Containers not created on it never get it: their own, or none.
+        assert_eq!(lower(&ctr, &image, false), None);
         make(&ctr, &image).expect("own");
-        assert_eq!(lower(&ctr, &image), Some(ctr.join(DIR)));
+        assert_eq!(lower(&ctr, &image, false), Some(ctr.join(DIR)));
         // An image without layers has no shared one.
         assert!(!ensure_shared(&[], &scratch).expect("no layers"));
-        assert_eq!(lower(&d.path().join("other"), &[]), None);
+        assert_eq!(lower(&d.path().join("other"), &[], true), None);
     }
 
     #[test]
@@ -240,13 +243,13 @@ mod tests {
         std::os::unix::fs::symlink("usr/etc", img.join("etc")).expect("symlink");
         make(&ctr, &[img]).expect("init layer");
         assert!(!ctr.join(DIR).join("etc").exists());
-        assert!(lower(&ctr, &[]).is_some());
+        assert!(lower(&ctr, &[], false).is_some());
     }
 
     #[test]
     fn containers_made_before_have_none() {
         let d = tempfile::tempdir().expect("tempdir");
         let img = d.path().join("layers/x/diff");
-        assert_eq!(lower(d.path(), &[img]), None);
+        assert_eq!(lower(d.path(), &[img], false), None);
     }
 }

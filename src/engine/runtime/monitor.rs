@@ -122,7 +122,8 @@ pub fn start_standby(standby: &super::standby::Standby, attach: Option<&OwnedFd>
         return None;
     }
     drop(wr);
-    read_ready(rd)
+    // Taken: a monitor that dies before its report failed this start (no second one).
+    Some(read_ready(rd).unwrap_or_else(|| Ready::decode("")))
 }
 
 /// Execs `berth [--root R] ARGS` with stderr in the container's monitor.log; `fds` runs
@@ -425,6 +426,58 @@ fn run_once(
     let containers = Containers::new(store);
     let dir = paths::container_dir(store, id);
     let rootfs = dir.join("rootfs");
+    // Networking: addresses, links and the /etc files first; interfaces once the
+    // container's namespace exists. The lease returns the addresses however we leave.
+    let mode = network::mode_of(rec.config.host_config.network_mode.as_deref());
+    let (netns, etc_dir) = match &mode {
+        network::Mode::Host => (spec::NetNs::Host, dir.clone()),
+        network::Mode::Container(target) => {
+            let t = containers.get(target).map_err(|_| Failure::BeforeStart {
+                code: 125,
+                message: format!("cannot join network of container {target}: it no longer exists"),
+            })?;
+            if !t.state.running || t.state.pid <= 0 {
+                return Err(Failure::BeforeStart {
+                    code: 125,
+                    message: format!(
+                        "cannot join network namespace of a non running container: {}",
+                        t.name
+                    ),
+                });
+            }
+            (
+                spec::NetNs::Path(PathBuf::from(format!("/proc/{}/ns/net", t.state.pid))),
+                paths::container_dir(store, &t.id),
+            )
+        }
+        network::Mode::None | network::Mode::Bridge => (spec::NetNs::New, dir.clone()),
+    };
+    // The container's own namespace is made here, not by the runtime, so that its
+    // interfaces are wired while the rootfs is mounted and the bundle written (see
+    // Wiring). The init joins it through our fd.
+    let made_netns = match netns {
+        spec::NetNs::New => Some(network::setup::new_namespace()?),
+        _ => None,
+    };
+    let netns = match &made_netns {
+        Some(ns) => spec::NetNs::Made(PathBuf::from(format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            ns.as_raw_fd()
+        ))),
+        None => netns,
+    };
+    let mut lease = NetLease {
+        store,
+        id,
+        publishes: false,
+    };
+    let mut prepared = network::setup::prepare(store, rec, &dir)?;
+    let link_env = std::mem::take(&mut prepared.link_env);
+    let wiring = match &made_netns {
+        Some(ns) => Some(Wiring::spawn(rec.clone(), prepared, ns)?),
+        None => None,
+    };
     // A `cp` into the stopped container mounts this upper dir too: wait until it is done.
     let fs_lock = super::copy::lock_fs(store, id)?;
     let _ = snapshot::unmount(&rootfs);
@@ -485,57 +538,8 @@ fn run_once(
     let mut body = cfg.config.clone();
     body.entrypoint = None;
     body.cmd = Some(argv);
-    // Networking: addresses, links and the /etc files first; interfaces once the
-    // container's namespace exists. The lease returns the addresses however we leave.
-    let mode = network::mode_of(cfg.host_config.network_mode.as_deref());
-    let (netns, etc_dir) = match &mode {
-        network::Mode::Host => (spec::NetNs::Host, dir.clone()),
-        network::Mode::Container(target) => {
-            let t = containers.get(target).map_err(|_| Failure::BeforeStart {
-                code: 125,
-                message: format!("cannot join network of container {target}: it no longer exists"),
-            })?;
-            if !t.state.running || t.state.pid <= 0 {
-                return Err(Failure::BeforeStart {
-                    code: 125,
-                    message: format!(
-                        "cannot join network namespace of a non running container: {}",
-                        t.name
-                    ),
-                });
-            }
-            (
-                spec::NetNs::Path(PathBuf::from(format!("/proc/{}/ns/net", t.state.pid))),
-                paths::container_dir(store, &t.id),
-            )
-        }
-        network::Mode::None | network::Mode::Bridge => (spec::NetNs::New, dir.clone()),
-    };
-    // The container's own namespace is made here, not by the runtime, so that its
-    // interfaces are wired while the runtime sets up the init (see below). The init
-    // joins it through our fd.
-    let made_netns = match netns {
-        spec::NetNs::New => Some(network::setup::new_namespace()?),
-        _ => None,
-    };
-    let netns = match &made_netns {
-        Some(ns) => spec::NetNs::Made(PathBuf::from(format!(
-            "/proc/{}/fd/{}",
-            std::process::id(),
-            ns.as_raw_fd()
-        ))),
-        None => netns,
-    };
-    let mut lease = NetLease {
-        store,
-        id,
-        publishes: false,
-    };
-    let prepared = network::setup::prepare(store, rec, &dir)?;
-    if !prepared.link_env.is_empty() {
-        body.env
-            .get_or_insert_with(Vec::new)
-            .extend(prepared.link_env.iter().cloned());
+    if !link_env.is_empty() {
+        body.env.get_or_insert_with(Vec::new).extend(link_env);
     }
     let etc = spec::EtcFiles {
         hostname: &etc_dir.join("hostname"),
@@ -611,26 +615,21 @@ fn run_once(
             .with_stderr(stderr);
         ours = Some(keep);
     }
-    // Networking runs on a thread while libcontainer forks the init and sets it up: it
-    // only needs the namespace, which exists already. The init waits for `start`.
-    let (built, wiring) = std::thread::scope(|scope| {
-        let wiring = made_netns
-            .as_ref()
-            .map(|ns| scope.spawn(|| network::setup::wire(rec, &prepared, ns)));
-        let built = builder
-            .as_init(&bundle)
-            .with_systemd(false)
-            .with_detach(true)
-            .build();
-        let wiring = wiring.map(|w| {
-            w.join().unwrap_or_else(|_| {
-                Err(Error::Other(
-                    "setting up the container's network failed".into(),
-                ))
+    let mut wired = match wiring.map(Wiring::join) {
+        Some(Ok(w)) => Some(w),
+        Some(Err(e)) => {
+            return Err(Failure::BeforeStart {
+                code: 125,
+                message: e.to_string(),
             })
-        });
-        (built, wiring)
-    });
+        }
+        None => None,
+    };
+    let built = builder
+        .as_init(&bundle)
+        .with_systemd(false)
+        .with_detach(true)
+        .build();
     let mut container = match built {
         Ok(c) => c,
         Err(e) => {
@@ -690,17 +689,6 @@ fn run_once(
                 message: "the container's stdio was not set up".into(),
             });
         }
-    };
-    let mut wired = match wiring {
-        Some(Ok(w)) => Some(w),
-        Some(Err(e)) => {
-            let _ = container.delete(true);
-            return Err(Failure::BeforeStart {
-                code: 125,
-                message: e.to_string(),
-            });
-        }
-        None => None,
     };
     if let Err(e) = container.start() {
         let _ = container.delete(true);
@@ -788,6 +776,47 @@ fn run_once(
     })?;
     drop(lease);
     Ok(code)
+}
+
+/// A starting container's network wiring (interfaces, addresses, routes, published
+/// ports, the DNS socket), on a thread while the monitor mounts the rootfs and writes
+/// the bundle. It is joined before libcontainer forks the init: a fork copies the locks
+/// other threads hold as held, and the init applies sysctls that may name eth0. Dropped
+/// unjoined (an early return), it joins then, so no later fork meets it running.
+struct Wiring(Option<std::thread::JoinHandle<Result<network::setup::Wired>>>);
+
+impl Wiring {
+    fn spawn(
+        rec: ContainerRecord,
+        prepared: network::setup::Prepared,
+        ns: &fs::File,
+    ) -> Result<Wiring> {
+        let ns = ns
+            .try_clone()
+            .ctx(|| "duplicating the network namespace".to_string())?;
+        let handle = std::thread::Builder::new()
+            .name("wiring".into())
+            .spawn(move || network::setup::wire(&rec, &prepared, &ns))
+            .ctx(|| "starting the network setup".to_string())?;
+        Ok(Wiring(Some(handle)))
+    }
+
+    fn join(mut self) -> Result<network::setup::Wired> {
+        match self.0.take().map(|h| h.join()) {
+            Some(Ok(wired)) => wired,
+            _ => Err(Error::Other(
+                "setting up the container's network failed".into(),
+            )),
+        }
+    }
+}
+
+impl Drop for Wiring {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 /// Returns a run's addresses (and, when it published ports, its DNAT rules) however

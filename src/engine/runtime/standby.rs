@@ -7,6 +7,7 @@
 //! and the first attach client come over it as file descriptors. Unused, it exits by
 //! itself after [`IDLE_LIMIT`], or as soon as the spawner closes its end.
 
+use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
@@ -56,7 +57,9 @@ impl Standby {
     }
 
     /// Hands the start over: the monitor reports on `ready` and serves `attach` first.
-    /// False when this standby cannot take it (too old, or gone): start a new monitor.
+    /// True once the monitor acknowledged it: from then on the start is its own, even if
+    /// it dies before reporting. False when this standby cannot take it (too old, or
+    /// gone without taking it): start a new monitor.
     pub fn hand_over(&self, ready: &OwnedFd, attach: Option<&OwnedFd>) -> bool {
         if !self.usable() {
             return false;
@@ -64,14 +67,15 @@ impl Standby {
         let mut fds = vec![ready.as_raw_fd()];
         fds.extend(attach.map(|a| a.as_raw_fd()));
         let iov = [std::io::IoSlice::new(b"s")];
-        sendmsg::<()>(
+        let sent = sendmsg::<()>(
             self.control.as_raw_fd(),
             &iov,
             &[ControlMessage::ScmRights(&fds)],
             MsgFlags::MSG_NOSIGNAL,
             None,
-        )
-        .is_ok()
+        );
+        let mut ack = [0u8; 1];
+        sent.is_ok() && matches!((&self.control).read(&mut ack), Ok(1))
     }
 }
 
@@ -113,6 +117,8 @@ pub fn wait_for_start(control: &UnixStream) -> Option<(OwnedFd, Option<OwnedFd>)
     }
     let mut fds = fds.into_iter();
     let ready = fds.next()?;
+    // The spawner waits for this before it counts on us (see Standby::hand_over).
+    (&*control).write_all(b"a").ok()?;
     Some((ready, fds.next()))
 }
 
@@ -130,8 +136,9 @@ mod tests {
         let (rd, wr) = nix::unistd::pipe().expect("pipe");
         let (a, _b) = UnixStream::pair().expect("pair");
         let attach = OwnedFd::from(a);
-        assert!(sb.hand_over(&wr, Some(&attach)));
-        let (ready, client) = wait_for_start(&theirs).expect("a start");
+        let monitor = std::thread::spawn(move || wait_for_start(&theirs));
+        assert!(sb.hand_over(&wr, Some(&attach)), "acknowledged");
+        let (ready, client) = monitor.join().expect("join").expect("a start");
         assert!(client.is_some(), "the attach client came along");
         // The received end writes into the spawner's pipe.
         nix::unistd::write(&ready, b"ok\n").expect("write");
@@ -145,6 +152,15 @@ mod tests {
         let (ours, theirs) = UnixStream::pair().expect("pair");
         drop(ours);
         assert!(wait_for_start(&theirs).is_none(), "the spawner is gone");
+        // A standby that exits without taking the start: no acknowledgement.
+        let (ours, theirs) = UnixStream::pair().expect("pair");
+        drop(theirs);
+        let gone = Standby {
+            control: ours,
+            since: Instant::now(),
+        };
+        let (_rd, wr) = nix::unistd::pipe().expect("pipe");
+        assert!(!gone.hand_over(&wr, None), "the standby is gone");
         let (ours, _theirs) = UnixStream::pair().expect("pair");
         let old = Standby {
             control: ours,
