@@ -341,29 +341,38 @@ fn read_output(
 /// Receives one file descriptor sent with SCM_RIGHTS (a pty master, from libcontainer's
 /// init or from an exec'd process).
 pub fn receive_fd(sock: &UnixStream) -> crate::engine::error::Result<OwnedFd> {
+    receive_fds(sock, "the terminal")?
+        .into_iter()
+        .next()
+        .ok_or_else(|| crate::engine::error::Error::Other("no terminal was received".into()))
+}
+
+/// Receives one message and the (up to two) file descriptors sent with it by
+/// SCM_RIGHTS, close-on-exec. `what` names them in errors.
+pub fn receive_fds(sock: &UnixStream, what: &str) -> crate::engine::error::Result<Vec<OwnedFd>> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let failed = |e: nix::errno::Errno| {
+        crate::engine::error::Error::io(format!("receiving {what}"), e.into())
+    };
     let mut byte = [0u8; 1];
     let mut iov = [std::io::IoSliceMut::new(&mut byte)];
-    let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+    let mut cmsg = nix::cmsg_space!([RawFd; 2]);
     let msg = recvmsg::<()>(
         sock.as_raw_fd(),
         &mut iov,
         Some(&mut cmsg),
         MsgFlags::MSG_CMSG_CLOEXEC,
     )
-    .map_err(|e| crate::engine::error::Error::io("receiving the terminal", e.into()))?;
-    for c in msg
-        .cmsgs()
-        .map_err(|e| crate::engine::error::Error::io("receiving the terminal", e.into()))?
-    {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            if let Some(fd) = fds.first() {
-                // SAFETY: the kernel just installed this fd for us.
-                return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
-            }
+    .map_err(failed)?;
+    let mut fds = Vec::new();
+    for c in msg.cmsgs().map_err(failed)? {
+        if let ControlMessageOwned::ScmRights(got) = c {
+            // SAFETY: the kernel just installed these fds for us.
+            fds.extend(
+                got.into_iter()
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+            );
         }
     }
-    Err(crate::engine::error::Error::Other(
-        "no terminal was received".into(),
-    ))
+    Ok(fds)
 }

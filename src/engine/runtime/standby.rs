@@ -8,11 +8,11 @@
 //! itself after [`IDLE_LIMIT`], or as soon as the spawner closes its end.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 
 use crate::engine::error::{Error, Result};
 use crate::engine::store::Store;
@@ -95,26 +95,7 @@ pub fn wait_for_start(control: &UnixStream) -> Option<(OwnedFd, Option<OwnedFd>)
             Err(_) => return None,
         }
     }
-    let mut byte = [0u8; 1];
-    let mut iov = [std::io::IoSliceMut::new(&mut byte)];
-    let mut cmsg = nix::cmsg_space!([RawFd; 2]);
-    let msg = recvmsg::<()>(
-        control.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .ok()?;
-    let mut fds = Vec::new();
-    for c in msg.cmsgs().ok()? {
-        if let ControlMessageOwned::ScmRights(got) = c {
-            // SAFETY: the kernel just installed these fds for us.
-            fds.extend(
-                got.into_iter()
-                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
-            );
-        }
-    }
+    let fds = super::relay::receive_fds(control, "a start").ok()?;
     let mut fds = fds.into_iter();
     let ready = fds.next()?;
     // The spawner waits for this before it counts on us (see Standby::hand_over).
