@@ -31,11 +31,18 @@ fn run_prints_output_and_returns_the_exit_code() {
     // Its files go right after the client is told (moved aside, then deleted): nothing
     // of them stays behind.
     let empty = |rel: &str| b.entries(rel).is_empty();
+    let gone = || {
+        ["containers", "tmp", "run/containers", "run/libcontainer"]
+            .iter()
+            .all(|d| empty(d))
+    };
     assert!(
-        eventually(5, || empty("containers") && empty("tmp")),
-        "--rm leaves files: containers {:?}, tmp {:?}",
+        eventually(5, gone),
+        "--rm leaves files: containers {:?}, tmp {:?}, bundles {:?}, runtime state {:?}",
         b.entries("containers"),
-        b.entries("tmp")
+        b.entries("tmp"),
+        b.entries("run/containers"),
+        b.entries("run/libcontainer")
     );
 
     let r = b.run(&[

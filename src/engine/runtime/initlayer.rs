@@ -204,7 +204,7 @@ mod tests {
     }
 
     #[test]
-    fn shared_beside_the_top_layer_and_own_ones_first() {
+    fn shared_beside_the_top_layer_for_containers_made_on_it() {
         let d = tempfile::tempdir().expect("tempdir");
         let (layers, scratch, ctr) = (
             d.path().join("layers"),

@@ -302,9 +302,12 @@ pub fn remove_files(store: &Store, id: &str) -> Result<()> {
 /// [`remove_files`] in two steps: the container's dir moves into a scratch dir at once
 /// (one rename) and is deleted when the returned guard drops, so a `--rm` run can
 /// report the removal before the slow part (unlinking its tree, ~2 ms on ext4). A
-/// process killed in between leaves a scratch dir that the next GC collects.
+/// process killed in between leaves a scratch dir that the next GC collects. For the
+/// container's own monitor, which has removed its cgroup and runtime state already:
+/// only the bundle is left of those (and the rootfs unmount is tried once more).
 pub fn set_files_aside(store: &Store, id: &str) -> Result<TmpDir> {
-    cleanup_runtime(store, id);
+    let _ = snapshot::unmount(&paths::container_dir(store, id).join("rootfs"));
+    let _ = crate::engine::store::tmp::remove_tree(&paths::bundle_dir(store, id));
     let dir = paths::container_dir(store, id);
     let trash = TmpDir::new(&store.paths.tmp())?;
     match std::fs::rename(&dir, trash.path().join(id)) {
