@@ -92,6 +92,13 @@ pub fn spawn_helper(
     crate::engine::runtime::cgroups::prewarm_attach();
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::io("creating the monitor pipe", e.into()))?;
+    // Moved above the fixed numbers; the originals close here (the pipe's reader must
+    // see its end when the helper dies without a word).
+    let wr = {
+        let original = wr;
+        above_fixed_fds(&original)?
+    };
+    let attach = attach.map(|a| above_fixed_fds(&a)).transpose()?;
     let mut all: Vec<&str> = args.to_vec();
     if attach.is_some() {
         all.push("--attach-fd");
@@ -159,9 +166,31 @@ pub(super) fn spawn_process(
         .ctx(|| format!("starting berth {}", args.first().unwrap_or(&"")))
 }
 
+/// A close-on-exec copy of `fd` numbered above the fds a helper inherits at fixed
+/// numbers (READY_FD, ATTACH_FD), so that placing one never overwrites another.
+pub(super) fn above_fixed_fds(fd: &impl AsRawFd) -> Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on an fd we hold; the new fd is ours alone.
+    let copy = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, ATTACH_FD + 1) };
+    if copy < 0 {
+        return Err(Error::io(
+            "duplicating a descriptor for a helper",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: fcntl just made this fd for us.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+}
+
+/// Makes `fd` available as `to` across the exec. When they are the same number, dup2
+/// does nothing and the fd would keep its close-on-exec flag: clear it instead.
 pub(super) fn dup_to(fd: RawFd, to: RawFd) -> std::io::Result<()> {
-    // SAFETY: dup2 is async-signal-safe; it runs between fork and exec.
-    if unsafe { libc::dup2(fd, to) } < 0 {
+    // SAFETY: dup2 and fcntl are async-signal-safe; this runs between fork and exec.
+    let rc = if fd == to {
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }
+    } else {
+        unsafe { libc::dup2(fd, to) }
+    };
+    if rc < 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
@@ -973,5 +1002,33 @@ struct MountGuard(PathBuf);
 impl Drop for MountGuard {
     fn drop(&mut self) {
         let _ = snapshot::unmount(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helper_fds_are_moved_above_the_fixed_numbers() {
+        let (rd, _wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        let copy = above_fixed_fds(&rd).expect("copy");
+        assert!(copy.as_raw_fd() > ATTACH_FD, "{}", copy.as_raw_fd());
+        // SAFETY: F_GETFD on an fd we own.
+        let flags = unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_GETFD) };
+        assert_eq!(
+            flags & libc::FD_CLOEXEC,
+            libc::FD_CLOEXEC,
+            "not inherited by others"
+        );
+    }
+
+    #[test]
+    fn an_fd_already_at_its_number_loses_close_on_exec() {
+        let (rd, _wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("pipe");
+        dup_to(rd.as_raw_fd(), rd.as_raw_fd()).expect("dup_to");
+        // SAFETY: F_GETFD on an fd we own.
+        let flags = unsafe { libc::fcntl(rd.as_raw_fd(), libc::F_GETFD) };
+        assert_eq!(flags & libc::FD_CLOEXEC, 0, "kept across the exec");
     }
 }

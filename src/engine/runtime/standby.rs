@@ -36,6 +36,11 @@ pub struct Standby {
 pub fn spawn(store: &Store, id: &str) -> Result<(Standby, std::process::Child)> {
     let (ours, theirs) = UnixStream::pair()
         .map_err(|e| Error::io("creating a standby monitor's control socket", e))?;
+    // Above the fixed fd numbers, so placing it at READY_FD is a real dup2.
+    let theirs = {
+        let original = theirs;
+        super::monitor::above_fixed_fds(&original)?
+    };
     let child = super::monitor::spawn_process(store, id, &["__monitor", id, "--standby"], {
         let fd = theirs.as_raw_fd();
         move || super::monitor::dup_to(fd, super::monitor::READY_FD)
