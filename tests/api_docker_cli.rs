@@ -177,10 +177,19 @@ fn detached_container_logs_exec_cp_and_friends() {
             .trim(),
         "running /web"
     );
-    let top = s.ok(&["top", "web"]);
+    // The loop's sleep is briefly absent between two sleeps: take a sample with it.
+    let sample = |args: &[&str]| {
+        let mut top = String::new();
+        eventually(5, || {
+            top = s.ok(args);
+            top.contains("sleep")
+        });
+        top
+    };
+    let top = sample(&["top", "web"]);
     assert!(top.contains("PID") && top.contains("sleep"), "{top}");
     // ps options go to the host's ps, limited to the container's processes.
-    let top = s.ok(&["top", "web", "-o", "pid,comm"]);
+    let top = sample(&["top", "web", "-o", "pid,comm"]);
     let mut lines = top.lines();
     assert_eq!(
         lines
